@@ -1,0 +1,32 @@
+"""The HTTP face: ``create_app()`` builds the Flask app around a Runtime.
+
+HTTP only: parse, authenticate, call a service, render.  No engine logic lives here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from orchestrator.config import Settings
+from orchestrator.runtime import Runtime
+
+from .problems import register_problem_handlers
+from .v1 import blueprint as v1_blueprint
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None, **config: Any) -> Flask:
+    """Application factory (``gunicorn 'api:create_app()'`` in production)."""
+    app = Flask(__name__)
+    app.config.update(MAX_CONTENT_LENGTH=10 * 1024 * 1024, JSON_SORT_KEYS=False, **config)
+    app.json.ensure_ascii = False
+    app.extensions["lienthong"] = runtime or Runtime.create(settings)
+    register_problem_handlers(app)
+    app.register_blueprint(v1_blueprint)
+
+    @app.get("/health")
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,78 @@
+"""Task specs that SpiffWorkflow does not ship in the form we need.
+
+``ExternalTask`` is a Camunda external service (or send) task: running it evaluates its
+input mappings and leaves it STARTED ("execution managed outside spiff"), so the engine
+parks there until an agency or an in-process handler completes it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from SpiffWorkflow.bpmn.specs.defaults import ServiceTask
+from SpiffWorkflow.bpmn.specs.event_definitions.conditional import ConditionalEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+
+from .extensions import camunda_attribute
+from .mappings import evaluate_parameters
+
+LOCAL_VARIABLES = "local_variables"
+
+
+class ExternalTask(ServiceTask):
+    """A step done outside the engine, fetched by topic (Camunda ``camunda:type="external"``)."""
+
+    def __init__(self, wf_spec: Any, bpmn_id: str, topic: str, priority: str | None = None, **kwargs: Any):
+        super().__init__(wf_spec, bpmn_id, **kwargs)
+        self.topic = topic
+        self.priority = priority
+
+    def _run_hook(self, my_task: Any) -> None:
+        inputs = getattr(self, "extensions", {}).get("inputs") or []
+        if inputs:
+            environment = my_task.workflow.script_engine.environment
+            my_task.internal_data[LOCAL_VARIABLES] = evaluate_parameters(inputs, my_task.data, environment)
+        return None  # None = STARTED: wait for the agency or handler
+
+    @property
+    def agency(self) -> str | None:
+        return (getattr(self, "extensions", {}).get("properties") or {}).get("agency")
+
+
+def external_task_priority(spec: ExternalTask, variables: dict[str, Any], environment: Any) -> int:
+    """``camunda:taskPriority`` as an int (it may be an expression); 0 when absent or invalid."""
+    raw = spec.priority if spec.priority is not None else camunda_attribute(spec.extensions, "taskPriority")
+    if raw in (None, ""):
+        return 0
+    try:
+        return int(environment.evaluate(raw, dict(variables)))
+    except (ValueError, TypeError):
+        return 0
+
+
+class LenientConditionalEventDefinition(ConditionalEventDefinition):
+    """A conditional event whose condition cannot be evaluated yet has simply not fired.
+
+    Camunda analysts write ``${invoiceId != null}`` before the variable exists; an
+    error there must not put the dossier in error, it means "not yet".
+    """
+
+    def has_fired(self, my_task: Any) -> bool:
+        try:
+            return bool(super().has_fired(my_task))
+        except Exception:
+            my_task._set_internal_data(has_fired=False)
+            return False
+
+
+def timer_due_value(task: Any) -> str | None:
+    """The armed due instant of a WAITING timer task as stored by SpiffWorkflow, if any."""
+    value = task.internal_data.get("event_value")
+    if isinstance(value, dict):  # cycles keep {'cycles', 'next', 'duration'}
+        return value.get("next") if value.get("cycles") != 0 else None
+    return value
+
+
+def is_timer_task(task: Any) -> bool:
+    definition = getattr(task.task_spec, "event_definition", None)
+    return isinstance(definition, TimerEventDefinition)

@@ -1,0 +1,174 @@
+"""``lienthong``: validate, deploy, migrate, serve, work, start."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import logging
+import sys
+from pathlib import Path
+
+from .bpmn.compiler import Resource
+from .config import Settings
+from .errors import DeploymentRefused, OrchestratorError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return args.run(args)
+    except OrchestratorError as error:
+        print(f"error: {error.detail}", file=sys.stderr)
+        for problem in getattr(error, "problems", []):
+            print(problem.format(), file=sys.stderr)
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lienthong", description=__doc__)
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    validate = commands.add_parser("validate", help="check BPMN files; exit 1 if any cannot be deployed")
+    validate.add_argument("files", nargs="+", type=Path)
+    validate.add_argument("--json", action="store_true", help="print problems as a JSON list")
+    validate.set_defaults(run=_validate)
+
+    deploy = commands.add_parser("deploy", help="deploy BPMN files (a changed process gets a new version)")
+    deploy.add_argument("files", nargs="+", type=Path)
+    deploy.add_argument("--name", default="lienthong deploy")
+    deploy.set_defaults(run=_deploy)
+
+    db = commands.add_parser("db", help="database schema")
+    db.add_argument("action", choices=["upgrade"])
+    db.set_defaults(run=_db)
+
+    serve = commands.add_parser("serve", help="run the API with an embedded worker and ticker")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--no-worker", action="store_true", help="API only (run `lienthong worker` apart)")
+    serve.set_defaults(run=_serve)
+
+    worker = commands.add_parser("worker", help="run a job worker and a timer ticker")
+    worker.set_defaults(run=_worker)
+
+    start = commands.add_parser("start", help="start a process instance")
+    start.add_argument("key")
+    start.add_argument("--business-key")
+    start.add_argument("--variables", default="{}", help="JSON object")
+    start.set_defaults(run=_start)
+    return parser
+
+
+def _runtime():
+    from .runtime import Runtime
+
+    return Runtime.create(Settings.from_env())
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from .services.definitions import validate
+
+    missing = [str(f) for f in args.files if not f.is_file()]
+    if missing:
+        print(f"error: no such file: {', '.join(missing)}", file=sys.stderr)
+        return 1
+    problems = validate(None, [Resource(str(f), f.read_bytes()) for f in args.files])
+    if args.json:
+        print(json.dumps([p.as_dict() for p in problems], ensure_ascii=False, indent=2))
+    else:
+        for problem in problems:
+            print(problem.format())
+    return 1 if any(p.severity == "error" for p in problems) else 0
+
+
+def _deploy(args: argparse.Namespace) -> int:
+    from .services.definitions import deploy, resources_from_paths
+
+    runtime = _runtime()
+    try:
+        result = deploy(
+            runtime.engine, resources_from_paths(args.files), name=args.name, source="lienthong cli"
+        )
+    except DeploymentRefused as refused:
+        for problem in refused.problems:
+            print(problem.format(), file=sys.stderr)
+        return 1
+    for problem in result.warnings:
+        print(problem.format())
+    for definition in result.definitions:
+        print(f"deployed {definition.key} version {definition.version} ({definition.id})")
+    for definition in result.unchanged:
+        print(f"unchanged {definition.key} version {definition.version}")
+    return 0
+
+
+def _db(args: argparse.Namespace) -> int:
+    runtime = _runtime()
+    runtime.migrate()
+    print(f"database is up to date ({runtime.db.dialect})")
+    return 0
+
+
+def load_processes(runtime) -> None:
+    """Deploy ``processes/`` at start; unchanged diagrams make no new version."""
+    from .services.definitions import deploy, resources_from_paths
+
+    directory = runtime.settings.processes_dir
+    if not directory.is_dir() or not any(directory.glob("*.bpmn")):
+        return
+    result = deploy(runtime.engine, resources_from_paths([directory]), name="processes/", source="startup")
+    for definition in result.definitions:
+        logging.getLogger("lienthong").info("deployed %s version %s", definition.key, definition.version)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    runtime = _runtime()
+    runtime.migrate()
+    load_processes(runtime)
+    module_name, _, factory_name = runtime.settings.app_factory.partition(":")
+    app = getattr(importlib.import_module(module_name), factory_name)(runtime=runtime)
+    if not args.no_worker:
+        runtime.start_background()
+    try:
+        app.run(host=args.host, port=args.port, threaded=True, use_reloader=False)
+    finally:
+        runtime.close()
+    return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from .ticker import start_ticker
+
+    runtime = _runtime()
+    worker = runtime.new_worker()
+    scheduler = start_ticker(runtime.engine)
+    try:
+        worker.run_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        scheduler.shutdown(wait=False)
+        runtime.close()
+    return 0
+
+
+def _start(args: argparse.Namespace) -> int:
+    from .services.instances import start_instance
+
+    runtime = _runtime()
+    view = start_instance(
+        runtime.engine,
+        args.key,
+        business_key=args.business_key,
+        variables=json.loads(args.variables),
+        actor="cli",
+    )
+    print(json.dumps(view.__dict__, ensure_ascii=False, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,151 @@
+"""After each step, rebuild what others query: open tasks, status, variables, next timer.
+
+Existing external-task rows are kept as they are (their lock, retries and incident are
+owned by the agency API); rows for tasks no longer open are deleted, new ones inserted,
+and a new task whose topic has an in-process handler gets an outbox job in the same
+transaction.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from SpiffWorkflow.camunda.specs.user_task import UserTask
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import delete, select
+
+from .bpmn.specs import LOCAL_VARIABLES, ExternalTask, external_task_priority
+from .store.models import ExternalTaskRow, UserTaskRow
+from .store.queue import enqueue
+from .timers import next_timer_at
+
+if TYPE_CHECKING:
+    from .engine import StepContext
+
+HANDLER_JOB = "run_handler"
+_OPEN = TaskState.READY | TaskState.STARTED | TaskState.WAITING
+
+
+def project(context: StepContext, handler_topics: frozenset[str]) -> None:
+    workflow, instance = context.workflow, context.instance
+    open_tasks = workflow.get_tasks(state=_OPEN)
+    if workflow.is_completed():
+        instance.status = "completed"
+        instance.ended_at = context.now
+        context.record("instance_completed")
+    instance.variables = _variables(workflow, open_tasks)
+    instance.current_activities = [_activity(task) for task in open_tasks if _is_visible(task)]
+    instance.next_timer_at = None if workflow.is_completed() else next_timer_at(workflow)
+    _project_external_tasks(context, [t for t in open_tasks if _is_external(t)], handler_topics)
+    _project_user_tasks(
+        context, [t for t in open_tasks if isinstance(t.task_spec, UserTask) and t.state == TaskState.READY]
+    )
+
+
+def _is_external(task: Any) -> bool:
+    return isinstance(task.task_spec, ExternalTask) and task.state == TaskState.STARTED
+
+
+def _is_visible(task: Any) -> bool:
+    """Tasks an admin would call "where the dossier is": real BPMN elements, not engine glue."""
+    spec = task.task_spec
+    return bool(getattr(spec, "bpmn_id", None)) and not spec.name.endswith("[child]")
+
+
+def _activity(task: Any) -> dict[str, Any]:
+    spec = task.task_spec
+    return {
+        "id": spec.bpmn_id,
+        "name": spec.bpmn_name,
+        "type": type(spec).__name__,
+        "state": TaskState.get_name(task.state),
+        "task_id": str(task.id),
+    }
+
+
+def _variables(workflow: Any, open_tasks: list[Any]) -> dict[str, Any]:
+    """Process variables as a reader expects them: the data the open tasks carry, merged."""
+    if workflow.is_completed() or not open_tasks:
+        return (
+            dict(workflow.data)
+            if workflow.data
+            else dict(workflow.last_task.data if workflow.last_task else {})
+        )
+    merged: dict[str, Any] = {}
+    for task in open_tasks:
+        merged.update(task.data)
+    return merged
+
+
+def _project_external_tasks(context: StepContext, tasks: list[Any], handler_topics: frozenset[str]) -> None:
+    session, instance = context.session, context.instance
+    wanted = {str(task.id): task for task in tasks}
+    existing = set(
+        session.scalars(select(ExternalTaskRow.id).where(ExternalTaskRow.instance_id == instance.id))
+    )
+    gone = existing - set(wanted)
+    if gone:
+        session.execute(delete(ExternalTaskRow).where(ExternalTaskRow.id.in_(gone)))
+    environment = context.workflow.script_engine.environment
+    for task_id, task in wanted.items():
+        if task_id in existing:
+            continue
+        spec: ExternalTask = task.task_spec
+        in_process = spec.topic in handler_topics
+        session.add(
+            ExternalTaskRow(
+                id=task_id,
+                instance_id=instance.id,
+                definition_id=instance.definition_id,
+                process_key=instance.process_key,
+                business_key=instance.business_key,
+                activity_id=spec.bpmn_id,
+                activity_name=spec.bpmn_name,
+                topic=spec.topic,
+                handled_in_process=in_process,
+                agency=spec.agency,
+                priority=external_task_priority(spec, task.data, environment),
+                created_at=context.now,
+                local_variables=task.internal_data.get(LOCAL_VARIABLES, {}),
+            )
+        )
+        context.record(
+            "handed_over",
+            activity_id=spec.bpmn_id,
+            task_id=task_id,
+            data={"topic": spec.topic, "agency": spec.agency, "in_process": in_process},
+        )
+        if in_process:
+            enqueue(
+                session,
+                HANDLER_JOB,
+                {"instance_id": instance.id, "task_id": task_id, "topic": spec.topic},
+                now=context.now,
+                dedupe_key=f"handler:{task_id}",
+                max_attempts=context.settings.handler_max_attempts,
+            )
+
+
+def _project_user_tasks(context: StepContext, tasks: list[Any]) -> None:
+    session, instance = context.session, context.instance
+    wanted = {str(task.id): task for task in tasks}
+    existing = set(session.scalars(select(UserTaskRow.id).where(UserTaskRow.instance_id == instance.id)))
+    gone = existing - set(wanted)
+    if gone:
+        session.execute(delete(UserTaskRow).where(UserTaskRow.id.in_(gone)))
+    for task_id, task in wanted.items():
+        if task_id in existing:
+            continue
+        camunda = (getattr(task.task_spec, "extensions", {}) or {}).get("camunda") or {}
+        session.add(
+            UserTaskRow(
+                id=task_id,
+                instance_id=instance.id,
+                activity_id=task.task_spec.bpmn_id,
+                name=task.task_spec.bpmn_name,
+                assignee=camunda.get("assignee"),
+                candidate_groups=camunda.get("candidateGroups"),
+                created_at=context.now,
+            )
+        )
+        context.record("user_task_created", activity_id=task.task_spec.bpmn_id, task_id=task_id)

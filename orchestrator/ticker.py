@@ -1,0 +1,44 @@
+"""APScheduler wiring: an in-memory scheduler per worker process, never a shared job store.
+
+Each tick's effect is a database claim (``fire_due_timers``), so every worker may tick
+with no leader and no timer fires twice (APScheduler's FAQ: job stores can't be shared).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.memory import MemoryJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from .clock import utcnow
+from .engine import Engine
+from .services.due_timers import fire_due_timers
+
+log = logging.getLogger(__name__)
+
+
+def tick(engine: Engine) -> int:
+    """One sweep: fire every due timer. Tests call this directly after moving the clock."""
+    return fire_due_timers(engine)
+
+
+def start_ticker(engine: Engine) -> BackgroundScheduler:
+    scheduler = BackgroundScheduler(
+        jobstores={"default": MemoryJobStore()},
+        executors={"default": ThreadPoolExecutor(1)},
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+        timezone="UTC",
+    )
+    # The first sweep runs at once: timers that came due while everything was down fire now.
+    scheduler.add_job(
+        tick,
+        "interval",
+        args=[engine],
+        seconds=engine.settings.ticker_interval_seconds,
+        id="fire-due-timers",
+        next_run_time=utcnow(),
+    )
+    scheduler.start()
+    return scheduler

@@ -1,0 +1,210 @@
+"""Procedure 1 end to end over HTTP: birth registration + permanent residence + BHYT card (NĐ 63/2024)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import time_machine
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+
+from handlers.notices import TOPIC, compose_result_notice
+from orchestrator.services.definitions import deploy, resources_from_paths
+from orchestrator.services.instances import correlate_message
+from orchestrator.store.models import ExternalTaskRow, ProcessInstance
+from orchestrator.ticker import tick
+
+DIAGRAM = Path(__file__).resolve().parent.parent / "processes" / "birth-registration.bpmn"
+KEY = "lien-thong-khai-sinh"
+PROBLEM = "application/problem+json"
+APPLICANT = {"nguoiNopHoSo": "Nguyễn Thị Lan", "hoTenTre": "Trần Minh An", "ngaySinhTre": "2026-03-02"}
+# A Monday in office hours, Vietnam time; the timer test moves the clock from here.
+MONDAY = datetime(2026, 3, 9, 2, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def procedure(runtime, handlers):
+    """The birth-registration diagram deployed, with the real result-notice handler registered."""
+    handlers.register(TOPIC)(compose_result_notice)
+    result = deploy(runtime.engine, resources_from_paths([DIAGRAM]))
+    assert [d.key for d in result.definitions] == [KEY]
+    assert result.warnings == []
+    definition = result.definitions[0]
+    assert definition.name.startswith("Liên thông đăng ký khai sinh")
+    assert definition.properties["properties"] == {
+        "thoiHanGiaiQuyet": "3wd", "maTTHC": "1.001193", "coQuanChuTri": "UBND-XA"}
+    return runtime
+
+
+def start(client, business_key: str) -> dict[str, Any]:
+    response = client.post(f"/api/v1/process-definitions/{KEY}/start",
+                           json={"businessKey": business_key, "variables": APPLICANT})
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def read(client, instance_id: str) -> dict[str, Any]:
+    response = client.get(f"/api/v1/process-instances/{instance_id}")
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def open_ids(instance: dict[str, Any]) -> list[str]:
+    return sorted(a["id"] for a in instance["currentActivities"])
+
+
+def complete(client, instance_id: str, activity_id: str, **variables: Any) -> dict[str, Any]:
+    """Complete the one open task of ``activity_id`` over HTTP; returns the instance after it."""
+    tasks = [a["taskId"] for a in read(client, instance_id)["currentActivities"] if a["id"] == activity_id]
+    assert len(tasks) == 1, f"{activity_id} is not open"
+    response = client.post(f"/api/v1/process-instances/{instance_id}/tasks/{tasks[0]}/complete",
+                           json={"variables": variables})
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def agencies(engine, instance_id: str) -> dict[str, str | None]:
+    with engine.db.read() as session:
+        rows = session.scalars(select(ExternalTaskRow).where(ExternalTaskRow.instance_id == instance_id))
+        return {row.activity_id: row.agency for row in rows}
+
+
+def through_the_agencies(client, runtime, instance_id: str) -> dict[str, Any]:
+    """From a valid dossier at "Kiểm tra hồ sơ" to the end, as each agency and the desk would do it."""
+    complete(client, instance_id, "KiemTraHoSo", ketQuaKiemTra="hop-le")
+    complete(client, instance_id, "DangKyKhaiSinh", soDinhDanhCaNhan="001226000123")
+    complete(client, instance_id, "DangKyThuongTru", ketQuaThuongTru="da-dang-ky")
+    at_desk = complete(client, instance_id, "CapTheBHYT", maTheBHYT="TE1010126000123")
+    assert open_ids(at_desk) == ["SoanThongBao"]
+    assert runtime.new_worker().run_once() == 1
+    assert open_ids(read(client, instance_id)) == ["TraKetQua"]
+    return complete(client, instance_id, "TraKetQua", hinhThucTraKetQua="VNeID")
+
+
+def ended_at(engine, instance_id: str) -> list[str]:
+    """The end events the instance reached."""
+    with engine.db.read() as session:
+        row = session.get(ProcessInstance, instance_id)
+    workflow = engine.load(row)
+    return sorted(t.task_spec.bpmn_id for t in workflow.get_tasks(state=TaskState.COMPLETED)
+                  if (t.task_spec.bpmn_id or "").startswith("End"))
+
+
+def test_valid_dossier_runs_through_every_agency_and_the_applicant_is_notified(client, procedure):
+    """A valid dossier passes commune, police and social insurance, and gets a Vietnamese result notice."""
+    instance = start(client, "000.00.31.H26-260309-0001")
+    assert open_ids(instance) == ["KiemTraHoSo"]
+
+    final = through_the_agencies(client, procedure, instance["id"])
+
+    assert final["status"] == "completed" and final["currentActivities"] == []
+    notice = final["variables"]["thongBaoKetQua"]
+    assert "000.00.31.H26-260309-0001" in notice and "Nguyễn Thị Lan" in notice and "đã có kết quả" in notice
+    assert final["variables"]["soDinhDanhCaNhan"] == "001226000123"
+    assert ended_at(procedure.engine, instance["id"]) == ["EndDaTraKetQua"]
+
+
+def test_supplement_request_waits_for_the_applicant_then_rechecks(client, procedure):
+    """'bo-sung' parks the dossier at the message catch; the supplement sends it back to checking."""
+    business_key = "000.00.31.H26-260309-0002"
+    instance = start(client, business_key)
+
+    waiting = complete(client, instance["id"], "KiemTraHoSo", ketQuaKiemTra="bo-sung")
+    assert waiting["status"] == "running"
+    assert [(a["id"], a["state"]) for a in waiting["currentActivities"]] == [("ChoBoSung", "WAITING")]
+    assert agencies(procedure.engine, instance["id"]) == {}  # nobody holds the dossier meanwhile
+
+    correlate_message(procedure.engine, "bo-sung-ho-so", business_key=business_key,
+                      variables={"giayToBoSung": "Giấy chứng sinh"})
+
+    rechecking = read(client, instance["id"])
+    assert open_ids(rechecking) == ["KiemTraHoSo"]
+    assert rechecking["variables"]["giayToBoSung"] == "Giấy chứng sinh"
+    final = through_the_agencies(client, procedure, instance["id"])
+    assert final["status"] == "completed"
+    assert business_key in final["variables"]["thongBaoKetQua"]
+
+
+def test_ineligible_dossier_is_refused_by_the_desk(client, procedure):
+    """Any other check result takes the default flow: the desk sends the refusal and the dossier ends."""
+    instance = start(client, "000.00.31.H26-260309-0003")
+
+    refusing = complete(client, instance["id"], "KiemTraHoSo", ketQuaKiemTra="khong-hop-le")
+    assert open_ids(refusing) == ["TuChoi"]
+    assert agencies(procedure.engine, instance["id"]) == {"TuChoi": "MOT-CUA"}
+
+    final = complete(client, instance["id"], "TuChoi", lyDoTuChoi="Trẻ đã trên 6 tuổi")
+    assert final["status"] == "completed"
+    assert "thongBaoKetQua" not in final["variables"]
+    assert ended_at(procedure.engine, instance["id"]) == ["EndTuChoi"]
+
+
+def test_slow_residence_registration_triggers_a_reminder_without_cancelling_it(client, procedure):
+    """Two days at "Đăng ký thường trú" fire the non-interrupting P1D timer: a reminder opens beside it."""
+    with time_machine.travel(MONDAY, tick=False) as clock:
+        instance = start(client, "000.00.31.H26-260309-0004")
+        complete(client, instance["id"], "KiemTraHoSo", ketQuaKiemTra="hop-le")
+        at_police = complete(client, instance["id"], "DangKyKhaiSinh", soDinhDanhCaNhan="001226000124")
+        assert open_ids(at_police) == ["DangKyThuongTru", "QuaHanBuoc"]
+        assert datetime.fromisoformat(at_police["nextTimerAt"]) == MONDAY + timedelta(days=1)
+        assert tick(procedure.engine) == 0
+
+        clock.move_to(MONDAY + timedelta(days=2))
+        assert tick(procedure.engine) == 1
+
+        reminded = read(client, instance["id"])
+        assert open_ids(reminded) == ["DangKyThuongTru", "NhacViec"]
+        assert reminded["nextTimerAt"] is None  # a duration timer fires once, as in Camunda
+        assert agencies(procedure.engine, instance["id"]) == {
+            "DangKyThuongTru": "CA-XA", "NhacViec": "MOT-CUA"}
+
+        complete(client, instance["id"], "NhacViec", daNhac=True)
+        assert "DangKyThuongTru" in open_ids(read(client, instance["id"]))
+        complete(client, instance["id"], "DangKyThuongTru", ketQuaThuongTru="da-dang-ky")
+        assert open_ids(read(client, instance["id"])) == ["CapTheBHYT"]
+
+
+def test_stale_version_is_a_conflict_and_unknown_procedure_is_not_found(client, procedure):
+    """A stale If-Match version gets 409 and an unknown procedure key 404, both as problem+json."""
+    instance = start(client, "000.00.31.H26-260309-0005")
+    task_id = instance["currentActivities"][0]["taskId"]
+    url = f"/api/v1/process-instances/{instance['id']}/tasks/{task_id}/complete"
+
+    stale = client.post(url, json={"variables": {"ketQuaKiemTra": "hop-le"}},
+                        headers={"If-Match": f'"{instance["version"] - 1}"'})
+    assert stale.status_code == 409 and stale.mimetype == PROBLEM
+    assert stale.get_json()["status"] == 409
+    assert open_ids(read(client, instance["id"])) == ["KiemTraHoSo"]  # nothing changed
+
+    fresh = client.post(url, json={"variables": {"ketQuaKiemTra": "hop-le"}},
+                        headers={"If-Match": f'"{instance["version"]}"'})
+    assert fresh.status_code == 200 and open_ids(fresh.get_json()) == ["DangKyKhaiSinh"]
+
+    unknown = client.post("/api/v1/process-definitions/khai-sinh-khong-co/start", json={"businessKey": "X"})
+    assert unknown.status_code == 404 and unknown.mimetype == PROBLEM
+    assert unknown.get_json()["status"] == 404
+
+
+def test_external_tasks_carry_the_agency_of_each_leg(client, procedure):
+    """The external-task rows agencies poll name the agency from the diagram as the dossier moves."""
+    engine = procedure.engine
+    instance = start(client, "000.00.31.H26-260309-0006")
+    legs = [
+        ("KiemTraHoSo", "UBND-XA", {"ketQuaKiemTra": "hop-le"}),
+        ("DangKyKhaiSinh", "UBND-XA", {"soDinhDanhCaNhan": "001226000126"}),
+        ("DangKyThuongTru", "CA-XA", {"ketQuaThuongTru": "da-dang-ky"}),
+        ("CapTheBHYT", "BHXH", {"maTheBHYT": "TE1010126000126"}),
+    ]
+    for activity_id, agency, variables in legs:
+        assert agencies(engine, instance["id"]) == {activity_id: agency}
+        complete(client, instance["id"], activity_id, **variables)
+
+    with engine.db.read() as session:
+        notice = session.scalars(
+            select(ExternalTaskRow).where(ExternalTaskRow.instance_id == instance["id"])).one()
+    assert (notice.activity_id, notice.agency, notice.topic, notice.handled_in_process) == (
+        "SoanThongBao", "MOT-CUA", TOPIC, True)
+    assert notice.business_key == "000.00.31.H26-260309-0006"
