@@ -1,0 +1,93 @@
+"""``lienthong serve`` as a user runs it: a real process, real HTTP, the embedded worker and ticker."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from .bpmn_builder import chain, external, resource
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _call(url: str, body: dict | None = None) -> dict:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+@pytest.fixture
+def server(database_url, tmp_path):
+    processes = tmp_path / "processes"
+    processes.mkdir()
+    body = "\n".join(
+        [
+            '<bpmn:startEvent id="s" />',
+            external("notice", "lienthong-thong-bao-ket-qua"),
+            external("desk", "mot-cua-tra-ket-qua"),
+            '<bpmn:endEvent id="e" />',
+            chain("s", "notice", "desk", "e"),
+        ]
+    )
+    (processes / "tra-ket-qua.bpmn").write_bytes(resource(body, process_id="tra-ket-qua").content)
+    port = _free_port()
+    env = {
+        **os.environ,
+        "LIENTHONG_DATABASE_URL": database_url,
+        "LIENTHONG_PROCESSES_DIR": str(processes),
+        "LIENTHONG_WORKER_POLL_SECONDS": "0.05",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "orchestrator.cli", "serve", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            _call(f"{base}/health")
+            break
+        except OSError:
+            if process.poll() is not None:
+                pytest.fail(process.stdout.read().decode())
+            time.sleep(0.1)
+    yield base
+    process.terminate()
+    process.wait(10)
+
+
+def test_serve_loads_processes_and_runs_handlers(server):
+    """processes/ is deployed at start; the embedded worker runs the in-process handler by itself."""
+    assert _call(f"{server}/health") == {"status": "ok"}
+    assert [d["key"] for d in _call(f"{server}/api/v1/process-definitions")["items"]] == ["tra-ket-qua"]
+    started = _call(
+        f"{server}/api/v1/process-definitions/tra-ket-qua/start",
+        {"businessKey": "HS-42", "variables": {"nguoiNopHoSo": "Trần Thị B"}},
+    )
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        view = _call(f"{server}/api/v1/process-instances/{started['id']}")
+        if [a["id"] for a in view["currentActivities"]] == ["desk"]:
+            break
+        time.sleep(0.1)
+    assert [a["id"] for a in view["currentActivities"]] == ["desk"]
+    assert "HS-42" in view["variables"]["thongBaoKetQua"]
+    assert view["variables"]["thongBaoKetQua"].startswith("Kính gửi Trần Thị B")
