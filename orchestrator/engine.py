@@ -29,7 +29,7 @@ from .projection import project
 from .spec_cache import SpecCache
 from .store.db import Database
 from .store.history import append_event
-from .store.models import ProcessDefinition, ProcessInstance
+from .store.models import ExternalTaskRow, ProcessDefinition, ProcessInstance
 from .timers import advance
 
 T = TypeVar("T")
@@ -102,6 +102,7 @@ class Engine:
                 updated_at=now,
             )
             session.add(instance)
+            session.flush()  # the row must exist before projection rows reference it
             context = StepContext(session, instance, workflow, now, actor, self.settings)
             context.record("instance_started", data={"business_key": business_key})
             self._finish(context)
@@ -119,12 +120,27 @@ class Engine:
     ) -> T:
         """Apply ``act`` to one instance under its lock and persist everything it caused."""
         with self.db.write() as session:
-            instance = session.execute(
-                select(ProcessInstance).where(ProcessInstance.id == instance_id).with_for_update()
-            ).scalar_one_or_none()
-            if instance is None:
-                raise NotFound(f"process instance '{instance_id}' does not exist")
+            instance = self._lock(session, instance_id)
             return self.step_locked(session, instance, act, actor=actor, expected_version=expected_version)
+
+    def step_for_task(self, task_id: str, act: Callable[[StepContext], T], *, actor: str | None = None) -> T:
+        """The step for the instance owning an external task, found inside the same transaction."""
+        with self.db.write() as session:
+            instance_id = session.scalar(
+                select(ExternalTaskRow.instance_id).where(ExternalTaskRow.id == task_id)
+            )
+            if instance_id is None:
+                raise NotFound(f"external task '{task_id}' does not exist")
+            return self.step_locked(session, self._lock(session, instance_id), act, actor=actor)
+
+    @staticmethod
+    def _lock(session: Session, instance_id: str) -> ProcessInstance:
+        instance = session.execute(
+            select(ProcessInstance).where(ProcessInstance.id == instance_id).with_for_update()
+        ).scalar_one_or_none()
+        if instance is None:
+            raise NotFound(f"process instance '{instance_id}' does not exist")
+        return instance
 
     def step_locked(
         self,
@@ -144,7 +160,10 @@ class Engine:
         if instance.status != "running":
             raise Conflict(f"process instance is {instance.status}")
         context = StepContext(session, instance, self.load(instance), utcnow(), actor, self.settings)
-        result = act(context)
+        try:
+            result = act(context)
+        except (SpiffWorkflowException, ExpressionError) as error:
+            raise StepFailed(_safe_reason(error)) from error
         self._finish(context)
         return result
 

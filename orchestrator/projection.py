@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from SpiffWorkflow.camunda.specs.user_task import UserTask
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 
-from .bpmn.specs import LOCAL_VARIABLES, ExternalTask, external_task_priority
+from .bpmn.specs import ExternalTask, external_task_priority, local_variables
 from .store.models import ExternalTaskRow, UserTaskRow
 from .store.queue import enqueue
 from .timers import next_timer_at
@@ -29,6 +29,8 @@ _OPEN = TaskState.READY | TaskState.STARTED | TaskState.WAITING
 def project(context: StepContext, handler_topics: frozenset[str]) -> None:
     workflow, instance = context.workflow, context.instance
     open_tasks = workflow.get_tasks(state=_OPEN)
+    # The previous projection says which rows exist: no SELECT needed to diff them.
+    previous = {(a["type"], a["state"], a["task_id"]) for a in instance.current_activities or []}
     if workflow.is_completed():
         instance.status = "completed"
         instance.ended_at = context.now
@@ -36,10 +38,26 @@ def project(context: StepContext, handler_topics: frozenset[str]) -> None:
     instance.variables = _variables(workflow, open_tasks)
     instance.current_activities = [_activity(task) for task in open_tasks if _is_visible(task)]
     instance.next_timer_at = None if workflow.is_completed() else next_timer_at(workflow)
-    _project_external_tasks(context, [t for t in open_tasks if _is_external(t)], handler_topics)
-    _project_user_tasks(
-        context, [t for t in open_tasks if isinstance(t.task_spec, UserTask) and t.state == TaskState.READY]
+    _project_external_tasks(
+        context,
+        [t for t in open_tasks if _is_external(t)],
+        _ids(previous, ExternalTask, "STARTED"),
+        handler_topics,
     )
+    _project_user_tasks(
+        context,
+        [t for t in open_tasks if isinstance(t.task_spec, UserTask) and t.state == TaskState.READY],
+        _ids(previous, UserTask, "READY"),
+    )
+
+
+def _ids(previous: set[tuple[str, str, str]], spec_class: type, state: str) -> set[str]:
+    """Ids of the tasks of one kind and state that the previous projection recorded."""
+    return {
+        task_id
+        for kind, task_state, task_id in previous
+        if (kind, task_state) == (spec_class.__name__, state)
+    }
 
 
 def _is_external(task: Any) -> bool:
@@ -47,9 +65,12 @@ def _is_external(task: Any) -> bool:
 
 
 def _is_visible(task: Any) -> bool:
-    """Tasks an admin would call "where the dossier is": real BPMN elements, not engine glue."""
-    spec = task.task_spec
-    return bool(getattr(spec, "bpmn_id", None)) and not spec.name.endswith("[child]")
+    """Tasks an admin would call "where the dossier is": real BPMN elements, not engine glue.
+
+    Every open external and user task is visible, so this list also tells the next step
+    which projection rows exist.
+    """
+    return bool(getattr(task.task_spec, "bpmn_id", None))
 
 
 def _activity(task: Any) -> dict[str, Any]:
@@ -77,12 +98,11 @@ def _variables(workflow: Any, open_tasks: list[Any]) -> dict[str, Any]:
     return merged
 
 
-def _project_external_tasks(context: StepContext, tasks: list[Any], handler_topics: frozenset[str]) -> None:
+def _project_external_tasks(
+    context: StepContext, tasks: list[Any], existing: set[str], handler_topics: frozenset[str]
+) -> None:
     session, instance = context.session, context.instance
     wanted = {str(task.id): task for task in tasks}
-    existing = set(
-        session.scalars(select(ExternalTaskRow.id).where(ExternalTaskRow.instance_id == instance.id))
-    )
     gone = existing - set(wanted)
     if gone:
         session.execute(delete(ExternalTaskRow).where(ExternalTaskRow.id.in_(gone)))
@@ -106,7 +126,7 @@ def _project_external_tasks(context: StepContext, tasks: list[Any], handler_topi
                 agency=spec.agency,
                 priority=external_task_priority(spec, task.data, environment),
                 created_at=context.now,
-                local_variables=task.internal_data.get(LOCAL_VARIABLES, {}),
+                local_variables=local_variables(task),
             )
         )
         context.record(
@@ -126,10 +146,9 @@ def _project_external_tasks(context: StepContext, tasks: list[Any], handler_topi
             )
 
 
-def _project_user_tasks(context: StepContext, tasks: list[Any]) -> None:
+def _project_user_tasks(context: StepContext, tasks: list[Any], existing: set[str]) -> None:
     session, instance = context.session, context.instance
     wanted = {str(task.id): task for task in tasks}
-    existing = set(session.scalars(select(UserTaskRow.id).where(UserTaskRow.instance_id == instance.id)))
     gone = existing - set(wanted)
     if gone:
         session.execute(delete(UserTaskRow).where(UserTaskRow.id.in_(gone)))

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from SpiffWorkflow.bpmn.specs.event_definitions.conditional import ConditionalEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
@@ -28,11 +29,18 @@ def waiting_timers(workflow: BpmnWorkflow) -> list[tuple[Any, datetime]]:
     """Each WAITING timer task with its armed due instant (UTC)."""
     result = []
     for task in workflow.get_tasks(state=TaskState.WAITING):
-        if isinstance(getattr(task.task_spec, "event_definition", None), TimerEventDefinition):
+        if _waits_for_a_timer(getattr(task.task_spec, "event_definition", None)):
             value = timer_due_value(task)
             if isinstance(value, str):
                 result.append((task, TimerEventDefinition.get_datetime(value)))
     return result
+
+
+def _waits_for_a_timer(definition: Any) -> bool:
+    """A timer event, or an event-based gateway (a multiple definition) that includes one."""
+    if isinstance(definition, MultipleEventDefinition):
+        return any(isinstance(d, TimerEventDefinition) for d in definition.event_definitions)
+    return isinstance(definition, TimerEventDefinition)
 
 
 def next_timer_at(workflow: BpmnWorkflow) -> datetime | None:

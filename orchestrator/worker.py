@@ -83,7 +83,8 @@ class Worker:
             topic=task.topic,
             activity_id=task.activity_id,
             business_key=instance.business_key,
-            variables=dict(instance.variables),
+            # Local variables (input mappings, a multi-instance item) shadow process variables.
+            variables={**instance.variables, **(task.local_variables or {})},
             local_variables=dict(task.local_variables or {}),
             attempt=job.attempts,
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from orchestrator.bpmn.compiler import Resource
 
 HEADER = (
@@ -14,8 +16,10 @@ HEADER = (
 
 
 def definitions(body: str, *, process_id: str = "p", name: str = "Test", extra: str = "") -> str:
-    return (f'{HEADER}{extra}<bpmn:process id="{process_id}" name="{name}" isExecutable="true">\n'
-            f"{body}\n</bpmn:process>\n</bpmn:definitions>\n")
+    return (
+        f'{HEADER}{extra}<bpmn:process id="{process_id}" name="{name}" isExecutable="true">\n'
+        f"{body}\n</bpmn:process>\n</bpmn:definitions>\n"
+    )
 
 
 def resource(body: str, *, process_id: str = "p", extra: str = "", filename: str | None = None) -> Resource:
@@ -23,31 +27,39 @@ def resource(body: str, *, process_id: str = "p", extra: str = "", filename: str
     return Resource(filename or f"{process_id}.bpmn", xml.encode())
 
 
-def external(task_id: str, topic: str, *, name: str | None = None, extra_attrs: str = "", inner: str = "") -> str:
+def external(
+    task_id: str, topic: str, *, name: str | None = None, extra_attrs: str = "", inner: str = ""
+) -> str:
     label = f' name="{name}"' if name else ""
-    return (f'<bpmn:serviceTask id="{task_id}"{label} camunda:type="external" camunda:topic="{topic}"'
-            f" {extra_attrs}>{inner}</bpmn:serviceTask>")
+    return (
+        f'<bpmn:serviceTask id="{task_id}"{label} camunda:type="external" camunda:topic="{topic}"'
+        f" {extra_attrs}>{inner}</bpmn:serviceTask>"
+    )
 
 
 def flow(flow_id: str, source: str, target: str, condition: str | None = None) -> str:
     if condition is None:
         return f'<bpmn:sequenceFlow id="{flow_id}" sourceRef="{source}" targetRef="{target}" />'
-    return (f'<bpmn:sequenceFlow id="{flow_id}" sourceRef="{source}" targetRef="{target}">'
-            f'<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">{condition}'
-            f"</bpmn:conditionExpression></bpmn:sequenceFlow>")
+    return (
+        f'<bpmn:sequenceFlow id="{flow_id}" sourceRef="{source}" targetRef="{target}">'
+        f'<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">{condition}'
+        f"</bpmn:conditionExpression></bpmn:sequenceFlow>"
+    )
 
 
 def chain(*element_ids: str) -> str:
     """Sequence flows linking the ids in order."""
-    return "\n".join(flow(f"f_{a}_{b}", a, b) for a, b in zip(element_ids, element_ids[1:], strict=False))
+    return "\n".join(flow(f"f_{a}_{b}", a, b) for a, b in itertools.pairwise(element_ids))
 
 
 def two_step(topic_a: str = "police", topic_b: str = "insurance", process_id: str = "p") -> Resource:
-    body = "\n".join([
-        '<bpmn:startEvent id="start" />',
-        external("a", topic_a, name="Step A"),
-        external("b", topic_b, name="Step B"),
-        '<bpmn:endEvent id="end" />',
-        chain("start", "a", "b", "end"),
-    ])
+    body = "\n".join(
+        [
+            '<bpmn:startEvent id="start" />',
+            external("a", topic_a, name="Step A"),
+            external("b", topic_b, name="Step B"),
+            '<bpmn:endEvent id="end" />',
+            chain("start", "a", "b", "end"),
+        ]
+    )
     return resource(body, process_id=process_id)

@@ -44,8 +44,10 @@ DECLARATIONS = (
 
 
 def timer(duration: str) -> str:
-    return ('<bpmn:timerEventDefinition><bpmn:timeDuration xsi:type="bpmn:tFormalExpression">'
-            f"{duration}</bpmn:timeDuration></bpmn:timerEventDefinition>")
+    return (
+        '<bpmn:timerEventDefinition><bpmn:timeDuration xsi:type="bpmn:tFormalExpression">'
+        f"{duration}</bpmn:timeDuration></bpmn:timerEventDefinition>"
+    )
 
 
 def message(ref: str = "Msg") -> str:
@@ -62,8 +64,10 @@ def escalation(ref: str = "Esc") -> str:
 
 def boundary(event_id: str, attached_to: str, definition: str, *, interrupting: bool = True) -> str:
     cancel = "" if interrupting else ' cancelActivity="false"'
-    return (f'<bpmn:boundaryEvent id="{event_id}" attachedToRef="{attached_to}"{cancel}>'
-            f"{definition}</bpmn:boundaryEvent>")
+    return (
+        f'<bpmn:boundaryEvent id="{event_id}" attachedToRef="{attached_to}"{cancel}>'
+        f"{definition}</bpmn:boundaryEvent>"
+    )
 
 
 def catch(event_id: str, definition: str) -> str:
@@ -97,10 +101,13 @@ def deploy(engine: Engine, *elements: str, process_id: str = "p") -> None:
 def rows(engine: Engine, instance_id: str) -> list[ExternalTaskRow]:
     """The instance's open external tasks, as agencies see them."""
     with engine.db.read() as session:
-        return list(session.scalars(
-            select(ExternalTaskRow).where(ExternalTaskRow.instance_id == instance_id)
-            .order_by(ExternalTaskRow.activity_id, ExternalTaskRow.created_at)
-        ))
+        return list(
+            session.scalars(
+                select(ExternalTaskRow)
+                .where(ExternalTaskRow.instance_id == instance_id)
+                .order_by(ExternalTaskRow.activity_id, ExternalTaskRow.created_at)
+            )
+        )
 
 
 def open_tasks(engine: Engine, instance_id: str) -> dict[str, ExternalTaskRow]:
@@ -126,9 +133,11 @@ def activities(view: instances.InstanceView) -> set[str]:
 
 def events(engine: Engine, instance_id: str, type_: str) -> list[Event]:
     with engine.db.read() as session:
-        return list(session.scalars(
-            select(Event).where(Event.instance_id == instance_id, Event.type == type_).order_by(Event.id)
-        ))
+        return list(
+            session.scalars(
+                select(Event).where(Event.instance_id == instance_id, Event.type == type_).order_by(Event.id)
+            )
+        )
 
 
 def jobs(engine: Engine) -> list[Job]:
@@ -151,11 +160,16 @@ def clock(at: datetime = T0) -> Iterator[Any]:
 
 
 @contextmanager
-def own_runtime(database_url: str, handlers: HandlerRegistry, tmp_path: Path,
-                **settings: Any) -> Iterator[Runtime]:
+def own_runtime(
+    database_url: str, handlers: HandlerRegistry, tmp_path: Path, **settings: Any
+) -> Iterator[Runtime]:
     """A Runtime built the way conftest builds one, with settings of our own."""
-    rt = Runtime.create(Settings(database_url=database_url, handler_modules=(),
-                                 processes_dir=tmp_path / "processes", **settings), handlers=handlers)
+    rt = Runtime.create(
+        Settings(
+            database_url=database_url, handler_modules=(), processes_dir=tmp_path / "processes", **settings
+        ),
+        handlers=handlers,
+    )
     try:
         yield rt
     finally:
@@ -168,11 +182,17 @@ def own_runtime(database_url: str, handlers: HandlerRegistry, tmp_path: Path,
 def test_none_start_external_task_none_end(engine):
     """None start -> external task -> none end: start variables are visible on the open task,
     completion variables are merged in, and the instance completes."""
-    deploy(engine, start(), external("check", "police", name="Check record"), end(),
-           chain("start", "check", "end"))
+    deploy(
+        engine,
+        start(),
+        external("check", "police", name="Check record"),
+        end(),
+        chain("start", "check", "end"),
+    )
 
-    view = instances.start_instance(engine, "p", business_key="HS-1",
-                                    variables={"applicant": "Lan", "age": 30})
+    view = instances.start_instance(
+        engine, "p", business_key="HS-1", variables={"applicant": "Lan", "age": 30}
+    )
 
     assert view.status == "running"
     assert activities(view) == {"check"}
@@ -195,8 +215,13 @@ def test_none_start_external_task_none_end(engine):
 
 def test_message_end_event_completes_the_instance(engine):
     """A message end event ends its path like a none end event (the message leaves the instance)."""
-    deploy(engine, start(), external("a", "prepare"), end("notify_end", message()),
-           chain("start", "a", "notify_end"))
+    deploy(
+        engine,
+        start(),
+        external("a", "prepare"),
+        end("notify_end", message()),
+        chain("start", "a", "notify_end"),
+    )
     view = instances.start_instance(engine, "p")
 
     complete(engine, view.id, "a", prepared=True)
@@ -212,12 +237,18 @@ def test_error_end_event_in_sub_process_is_caught_by_boundary_on_sub_process(eng
     deploy(
         engine,
         start(),
-        sub_process("sub", start("s_start"), external("inner", "review"), end("s_error", error()),
-                    chain("s_start", "inner", "s_error")),
+        sub_process(
+            "sub",
+            start("s_start"),
+            external("inner", "review"),
+            end("s_error", error()),
+            chain("s_start", "inner", "s_error"),
+        ),
         boundary("on_error", "sub", error()),
         external("after", "normal"),
         external("handle", "rejected"),
-        end(), end("end_rejected"),
+        end(),
+        end("end_rejected"),
         chain("start", "sub", "after", "end"),
         chain("on_error", "handle", "end_rejected"),
     )
@@ -238,10 +269,15 @@ def test_terminate_end_event_ends_every_branch(engine):
     branch's open external task is withdrawn from the agencies."""
     deploy(
         engine,
-        start(), gateway("parallelGateway", "fork"),
-        external("slow", "archive"), external("fast", "decide"),
-        end("end_slow"), end("terminate", "<bpmn:terminateEventDefinition />"),
-        chain("start", "fork"), chain("fork", "slow", "end_slow"), chain("fork", "fast", "terminate"),
+        start(),
+        gateway("parallelGateway", "fork"),
+        external("slow", "archive"),
+        external("fast", "decide"),
+        end("end_slow"),
+        end("terminate", "<bpmn:terminateEventDefinition />"),
+        chain("start", "fork"),
+        chain("fork", "slow", "end_slow"),
+        chain("fork", "fast", "terminate"),
     )
     view = instances.start_instance(engine, "p")
     slow = row(engine, view.id, "slow")
@@ -261,8 +297,13 @@ def test_terminate_end_event_ends_every_branch(engine):
 
 def test_user_task_is_completed_through_complete_task(engine):
     """A user task waits (READY, listed with its assignee) until complete_task; its variables are kept."""
-    deploy(engine, start(), '<bpmn:userTask id="review" name="Review file" camunda:assignee="officer1" />',
-           end(), chain("start", "review", "end"))
+    deploy(
+        engine,
+        start(),
+        '<bpmn:userTask id="review" name="Review file" camunda:assignee="officer1" />',
+        end(),
+        chain("start", "review", "end"),
+    )
     view = instances.start_instance(engine, "p")
 
     [activity] = view.current_activities
@@ -285,8 +326,13 @@ def test_user_task_is_completed_through_complete_task(engine):
 
 def test_external_service_task_priority_expression(engine):
     """camunda:taskPriority="${prio}" is evaluated against the variables into the row's priority."""
-    deploy(engine, start(), external("a", "police", extra_attrs='camunda:taskPriority="${prio}"'), end(),
-           chain("start", "a", "end"))
+    deploy(
+        engine,
+        start(),
+        external("a", "police", extra_attrs='camunda:taskPriority="${prio}"'),
+        end(),
+        chain("start", "a", "end"),
+    )
     view = instances.start_instance(engine, "p", variables={"prio": 7})
 
     task = row(engine, view.id, "a")
@@ -366,8 +412,13 @@ def test_failing_handler_is_retried_then_dead_lettered_with_an_incident(database
 
 def test_external_send_task_parks_like_a_service_task(engine):
     """A send task with camunda:type=external waits for its topic's worker like a service task."""
-    deploy(engine, start(), '<bpmn:sendTask id="send" camunda:type="external" camunda:topic="notify" />',
-           end(), chain("start", "send", "end"))
+    deploy(
+        engine,
+        start(),
+        '<bpmn:sendTask id="send" camunda:type="external" camunda:topic="notify" />',
+        end(),
+        chain("start", "send", "end"),
+    )
     view = instances.start_instance(engine, "p")
 
     task = row(engine, view.id, "send")
@@ -379,15 +430,23 @@ def test_external_send_task_parks_like_a_service_task(engine):
 def test_receive_task_waits_for_a_message_by_business_key(engine):
     """A receive task waits for its message, correlated by business key; the message's variables
     become instance variables."""
-    deploy(engine, start(), '<bpmn:receiveTask id="wait" messageRef="Msg" />', external("next", "process"),
-           end(), chain("start", "wait", "next", "end"))
+    deploy(
+        engine,
+        start(),
+        '<bpmn:receiveTask id="wait" messageRef="Msg" />',
+        external("next", "process"),
+        end(),
+        chain("start", "wait", "next", "end"),
+    )
     other = instances.start_instance(engine, "p", business_key="HS-OTHER")
     view = instances.start_instance(engine, "p", business_key="HS-2", variables={"applicant": "Lan"})
     assert activities(view) == {"wait"}
     assert rows(engine, view.id) == []
 
-    assert instances.correlate_message(engine, "docsArrived", business_key="HS-2",
-                                       variables={"pages": 12}) == view.id
+    assert (
+        instances.correlate_message(engine, "docsArrived", business_key="HS-2", variables={"pages": 12})
+        == view.id
+    )
 
     view = instances.get_instance(engine, view.id)
     assert set(open_tasks(engine, view.id)) == {"next"}
@@ -407,11 +466,17 @@ def test_exclusive_gateway_condition_and_default_flow(engine, amount, path):
     """Exclusive gateway: the conditional flow when ${amount > 1000} holds, the default flow otherwise."""
     deploy(
         engine,
-        start(), gateway("exclusiveGateway", "big", default="f_small"),
-        external("director", "approve_big"), external("clerk", "approve_small"), end("e1"), end("e2"),
+        start(),
+        gateway("exclusiveGateway", "big", default="f_small"),
+        external("director", "approve_big"),
+        external("clerk", "approve_small"),
+        end("e1"),
+        end("e2"),
         chain("start", "big"),
-        flow("f_big", "big", "director", "${amount > 1000}"), flow("f_small", "big", "clerk"),
-        chain("director", "e1"), chain("clerk", "e2"),
+        flow("f_big", "big", "director", "${amount > 1000}"),
+        flow("f_small", "big", "clerk"),
+        chain("director", "e1"),
+        chain("clerk", "e2"),
     )
     view = instances.start_instance(engine, "p", variables={"amount": amount})
 
@@ -423,9 +488,16 @@ def test_parallel_gateway_fork_and_join(engine):
     """Parallel fork opens both branches at once; the join waits until both are done."""
     deploy(
         engine,
-        start(), gateway("parallelGateway", "fork"), gateway("parallelGateway", "join"),
-        external("police", "police"), external("tax", "tax"), external("issue", "issue"), end(),
-        chain("start", "fork"), chain("fork", "police", "join"), chain("fork", "tax", "join"),
+        start(),
+        gateway("parallelGateway", "fork"),
+        gateway("parallelGateway", "join"),
+        external("police", "police"),
+        external("tax", "tax"),
+        external("issue", "issue"),
+        end(),
+        chain("start", "fork"),
+        chain("fork", "police", "join"),
+        chain("fork", "tax", "join"),
         chain("join", "issue", "end"),
     )
     view = instances.start_instance(engine, "p")
@@ -447,17 +519,26 @@ def test_inclusive_gateway_opens_exactly_the_true_branches(engine):
     and the inclusive join waits for just those two."""
     deploy(
         engine,
-        start(), gateway("inclusiveGateway", "split"), gateway("inclusiveGateway", "merge"),
-        external("land", "land"), external("house", "house"), external("car", "car"),
-        external("issue", "issue"), end(),
+        start(),
+        gateway("inclusiveGateway", "split"),
+        gateway("inclusiveGateway", "merge"),
+        external("land", "land"),
+        external("house", "house"),
+        external("car", "car"),
+        external("issue", "issue"),
+        end(),
         chain("start", "split"),
-        flow("f_land", "split", "land", "${hasLand}"), flow("f_house", "split", "house", "${hasHouse}"),
+        flow("f_land", "split", "land", "${hasLand}"),
+        flow("f_house", "split", "house", "${hasHouse}"),
         flow("f_car", "split", "car", "${hasCar}"),
-        chain("land", "merge"), chain("house", "merge"), chain("car", "merge"),
+        chain("land", "merge"),
+        chain("house", "merge"),
+        chain("car", "merge"),
         chain("merge", "issue", "end"),
     )
-    view = instances.start_instance(engine, "p",
-                                    variables={"hasLand": True, "hasHouse": False, "hasCar": True})
+    view = instances.start_instance(
+        engine, "p", variables={"hasLand": True, "hasHouse": False, "hasCar": True}
+    )
     assert set(open_tasks(engine, view.id)) == {"land", "car"}
 
     complete(engine, view.id, "land")
@@ -469,10 +550,16 @@ def test_inclusive_gateway_opens_exactly_the_true_branches(engine):
 def _event_gateway_diagram(engine: Engine) -> None:
     deploy(
         engine,
-        start(), '<bpmn:eventBasedGateway id="race" />',
-        catch("got_docs", message()), catch("deadline", timer("P3D")),
-        external("by_message", "process_docs"), external("by_timer", "close_file"), end("e1"), end("e2"),
-        chain("start", "race"), chain("race", "got_docs", "by_message", "e1"),
+        start(),
+        '<bpmn:eventBasedGateway id="race" />',
+        catch("got_docs", message()),
+        catch("deadline", timer("P3D")),
+        external("by_message", "process_docs"),
+        external("by_timer", "close_file"),
+        end("e1"),
+        end("e2"),
+        chain("start", "race"),
+        chain("race", "got_docs", "by_message", "e1"),
         chain("race", "deadline", "by_timer", "e2"),
     )
 
@@ -498,11 +585,6 @@ def test_event_based_gateway_message_wins(engine):
         assert set(open_tasks(engine, view.id)) == {"by_message"}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "product bug: orchestrator/timers.py waiting_timers() only considers WAITING tasks whose "
-    "event_definition is a TimerEventDefinition; behind an event-based gateway SpiffWorkflow waits on "
-    "the gateway task itself with a MultipleEventDefinition (armed due time in its event_value), so "
-    "next_timer_at stays None and tick() never steps the instance: the timer never fires"))
 def test_event_based_gateway_timer_wins(engine):
     """Event-based gateway: the timer comes due first, so the timer path is taken and the message
     is no longer awaited."""
@@ -527,9 +609,17 @@ def test_interrupting_timer_boundary_cancels_the_task(engine):
     """Interrupting boundary timer: when due, the task is withdrawn and the timer path opens; a late
     completion of the old task is refused, never resurrecting it."""
     with clock() as traveller:
-        deploy(engine, start(), external("work", "police"), boundary("too_late", "work", timer("PT1H")),
-               external("escalate", "supervisor"), end(), end("end_late"),
-               chain("start", "work", "end"), chain("too_late", "escalate", "end_late"))
+        deploy(
+            engine,
+            start(),
+            external("work", "police"),
+            boundary("too_late", "work", timer("PT1H")),
+            external("escalate", "supervisor"),
+            end(),
+            end("end_late"),
+            chain("start", "work", "end"),
+            chain("too_late", "escalate", "end_late"),
+        )
         view = instances.start_instance(engine, "p")
         old = row(engine, view.id, "work")
         assert view.next_timer_at == (T0 + timedelta(hours=1)).isoformat()
@@ -553,10 +643,17 @@ def test_interrupting_timer_boundary_cancels_the_task(engine):
 def test_non_interrupting_timer_boundary_keeps_the_task_open(engine):
     """Non-interrupting boundary timer: the task stays open AND the timer's branch opens."""
     with clock() as traveller:
-        deploy(engine, start(), external("work", "police"),
-               boundary("remind", "work", timer("PT1H"), interrupting=False),
-               external("send_reminder", "reminder"), end(), end("end_reminder"),
-               chain("start", "work", "end"), chain("remind", "send_reminder", "end_reminder"))
+        deploy(
+            engine,
+            start(),
+            external("work", "police"),
+            boundary("remind", "work", timer("PT1H"), interrupting=False),
+            external("send_reminder", "reminder"),
+            end(),
+            end("end_reminder"),
+            chain("start", "work", "end"),
+            chain("remind", "send_reminder", "end_reminder"),
+        )
         view = instances.start_instance(engine, "p")
         work = row(engine, view.id, "work")
 
@@ -573,9 +670,17 @@ def test_non_interrupting_timer_boundary_keeps_the_task_open(engine):
 
 def test_interrupting_message_boundary(engine):
     """Interrupting message boundary: the message withdraws the task and takes the message path."""
-    deploy(engine, start(), external("work", "police"), boundary("withdrawn", "work", message("Msg2")),
-           external("refund", "refund"), end(), end("end_withdrawn"),
-           chain("start", "work", "end"), chain("withdrawn", "refund", "end_withdrawn"))
+    deploy(
+        engine,
+        start(),
+        external("work", "police"),
+        boundary("withdrawn", "work", message("Msg2")),
+        external("refund", "refund"),
+        end(),
+        end("end_withdrawn"),
+        chain("start", "work", "end"),
+        chain("withdrawn", "refund", "end_withdrawn"),
+    )
     view = instances.start_instance(engine, "p", business_key="HS-5")
     work = row(engine, view.id, "work")
 
@@ -588,17 +693,19 @@ def test_interrupting_message_boundary(engine):
 
 
 def _error_boundary_diagram(engine: Engine) -> None:
-    deploy(engine, start(), external("work", "police"), boundary("rejected", "work", error()),
-           external("notify", "notify_rejection"), end(), end("end_rejected"),
-           chain("start", "work", "end"), chain("rejected", "notify", "end_rejected"))
+    deploy(
+        engine,
+        start(),
+        external("work", "police"),
+        boundary("rejected", "work", error()),
+        external("notify", "notify_rejection"),
+        end(),
+        end("end_rejected"),
+        chain("start", "work", "end"),
+        chain("rejected", "notify", "end_rejected"),
+    )
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "product bug: orchestrator/services/external_tasks.py throw_bpmn_error() calls only "
-    "boundary.task_spec.catch(boundary, event), which marks the boundary event fired but leaves it "
-    "WAITING; SpiffWorkflow's EventManager.catch also calls task_spec._update(task) to make it READY. "
-    "Without it do_engine_steps() never runs the boundary: throw_bpmn_error returns True, yet the task "
-    "stays open and the error path is not taken"))
 def test_error_boundary_catches_bpmn_error_with_matching_code(engine):
     """A BPMN error thrown at a task with the boundary's code leaves through that boundary,
     carrying the error's variables."""
@@ -606,8 +713,12 @@ def test_error_boundary_catches_bpmn_error_with_matching_code(engine):
     view = instances.start_instance(engine, "p")
     work = row(engine, view.id, "work")
 
-    assert external_tasks.throw_bpmn_error(engine, work.id, "REJECTED", message="record found",
-                                           variables={"why": "record"}) is True
+    assert (
+        external_tasks.throw_bpmn_error(
+            engine, work.id, "REJECTED", message="record found", variables={"why": "record"}
+        )
+        is True
+    )
 
     assert set(open_tasks(engine, view.id)) == {"notify"}
     assert instances.get_instance(engine, view.id).variables["why"] == "record"
@@ -633,24 +744,28 @@ def test_bpmn_error_without_a_matching_boundary_is_an_incident(engine):
     assert event.data["code"] == "NO_SUCH_CODE"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "product bug: orchestrator/services/external_tasks.py throw_bpmn_error() calls only "
-    "boundary.task_spec.catch(boundary, event), which marks the boundary event fired but leaves it "
-    "WAITING; SpiffWorkflow's EventManager.catch also calls task_spec._update(task) to make it READY. "
-    "Without it do_engine_steps() never runs the boundary: throw_bpmn_error returns True, yet the task "
-    "stays open and the error path is not taken"))
 def test_bpmn_error_reaches_only_the_failing_tasks_boundary(engine):
     """SPIFFWORKFLOW.md trap 2: two parallel tasks each with an error boundary for the SAME code.
     An error thrown at A triggers only A's boundary; B stays open and B's error path is not taken."""
     deploy(
         engine,
-        start(), gateway("parallelGateway", "fork"),
-        external("a", "police"), external("b", "tax"),
-        boundary("a_err", "a", error()), boundary("b_err", "b", error()),
-        external("a_failed", "a_failed"), external("b_failed", "b_failed"),
-        end("end_a"), end("end_b"), end("end_a_failed"), end("end_b_failed"),
-        chain("start", "fork"), chain("fork", "a", "end_a"), chain("fork", "b", "end_b"),
-        chain("a_err", "a_failed", "end_a_failed"), chain("b_err", "b_failed", "end_b_failed"),
+        start(),
+        gateway("parallelGateway", "fork"),
+        external("a", "police"),
+        external("b", "tax"),
+        boundary("a_err", "a", error()),
+        boundary("b_err", "b", error()),
+        external("a_failed", "a_failed"),
+        external("b_failed", "b_failed"),
+        end("end_a"),
+        end("end_b"),
+        end("end_a_failed"),
+        end("end_b_failed"),
+        chain("start", "fork"),
+        chain("fork", "a", "end_a"),
+        chain("fork", "b", "end_b"),
+        chain("a_err", "a_failed", "end_a_failed"),
+        chain("b_err", "b_failed", "end_b_failed"),
     )
     view = instances.start_instance(engine, "p")
     b = row(engine, view.id, "b")
@@ -670,14 +785,21 @@ def test_non_interrupting_escalation_boundary_on_sub_process(engine):
         engine,
         start(),
         sub_process(
-            "sub", start("s_start"), external("inner", "review"),
+            "sub",
+            start("s_start"),
+            external("inner", "review"),
             f'<bpmn:intermediateThrowEvent id="raise">{escalation()}</bpmn:intermediateThrowEvent>',
-            external("inner2", "continue"), end("s_end"),
+            external("inner2", "continue"),
+            end("s_end"),
             chain("s_start", "inner", "raise", "inner2", "s_end"),
         ),
         boundary("escalated", "sub", escalation(), interrupting=False),
-        external("notify", "notify_supervisor"), external("after", "after"), end(), end("end_notified"),
-        chain("start", "sub", "after", "end"), chain("escalated", "notify", "end_notified"),
+        external("notify", "notify_supervisor"),
+        external("after", "after"),
+        end(),
+        end("end_notified"),
+        chain("start", "sub", "after", "end"),
+        chain("escalated", "notify", "end_notified"),
     )
     view = instances.start_instance(engine, "p")
 
@@ -694,16 +816,25 @@ def test_non_interrupting_escalation_boundary_on_sub_process(engine):
 # ============================================================================ 8. intermediate events
 
 
-@pytest.mark.parametrize(("duration", "variables", "due_after"), [
-    ("PT2H", {}, timedelta(hours=2)),
-    ("${delay}", {"delay": "PT1H"}, timedelta(hours=1)),
-])
+@pytest.mark.parametrize(
+    ("duration", "variables", "due_after"),
+    [
+        ("PT2H", {}, timedelta(hours=2)),
+        ("${delay}", {"delay": "PT1H"}, timedelta(hours=1)),
+    ],
+)
 def test_intermediate_timer_catch(engine, duration, variables, due_after):
     """Intermediate timer catch, bare ISO duration or ${...} expression: the instance shows its next
     timer, nothing happens before it, and a tick after it continues the flow and records the firing."""
     with clock() as traveller:
-        deploy(engine, start(), catch("wait", timer(duration)), external("after", "next"), end(),
-               chain("start", "wait", "after", "end"))
+        deploy(
+            engine,
+            start(),
+            catch("wait", timer(duration)),
+            external("after", "next"),
+            end(),
+            chain("start", "wait", "after", "end"),
+        )
         view = instances.start_instance(engine, "p", variables=variables)
         assert view.next_timer_at == (T0 + due_after).isoformat()
         assert activities(view) == {"wait"}
@@ -726,8 +857,14 @@ def test_intermediate_timer_catch(engine, duration, variables, due_after):
 def test_timer_due_while_down_fires_late_at_first_tick(engine):
     """A timer that came due while nothing ran fires at the first tick and is recorded as late."""
     with clock() as traveller:
-        deploy(engine, start(), catch("wait", timer("PT2H")), external("after", "next"), end(),
-               chain("start", "wait", "after", "end"))
+        deploy(
+            engine,
+            start(),
+            catch("wait", timer("PT2H")),
+            external("after", "next"),
+            end(),
+            chain("start", "wait", "after", "end"),
+        )
         view = instances.start_instance(engine, "p")
 
         traveller.move_to(T0 + timedelta(days=3))
@@ -741,8 +878,15 @@ def test_timer_due_while_down_fires_late_at_first_tick(engine):
 
 def test_intermediate_message_catch(engine):
     """Intermediate message catch: the flow waits there until the message is correlated."""
-    deploy(engine, start(), external("ask", "request_docs"), catch("docs", message()),
-           external("after", "next"), end(), chain("start", "ask", "docs", "after", "end"))
+    deploy(
+        engine,
+        start(),
+        external("ask", "request_docs"),
+        catch("docs", message()),
+        external("after", "next"),
+        end(),
+        chain("start", "ask", "docs", "after", "end"),
+    )
     view = instances.start_instance(engine, "p", business_key="HS-6")
     with pytest.raises(Conflict):  # not waiting for it yet
         instances.correlate_message(engine, "docsArrived", business_key="HS-6")
@@ -767,9 +911,16 @@ def test_embedded_sub_process(engine):
     deploy(
         engine,
         start(),
-        sub_process("sub", start("s_start"), external("a", "a"), external("b", "b"), end("s_end"),
-                    chain("s_start", "a", "b", "s_end")),
-        external("after", "after"), end(),
+        sub_process(
+            "sub",
+            start("s_start"),
+            external("a", "a"),
+            external("b", "b"),
+            end("s_end"),
+            chain("s_start", "a", "b", "s_end"),
+        ),
+        external("after", "after"),
+        end(),
         chain("start", "sub", "after", "end"),
     )
     view = instances.start_instance(engine, "p", variables={"x": 1})
@@ -788,16 +939,30 @@ def test_embedded_sub_process(engine):
     assert done.variables == {"x": 1, "fromA": True, "fromB": True}
 
 
-CALLER_BODY = "\n".join([
-    start(), '<bpmn:callActivity id="call" calledElement="callee" />', end(), chain("start", "call", "end"),
-])
+CALLER_BODY = "\n".join(
+    [
+        start(),
+        '<bpmn:callActivity id="call" calledElement="callee" />',
+        end(),
+        chain("start", "call", "end"),
+    ]
+)
 
 
 def test_call_activity_calls_a_process_deployed_from_another_file(engine):
     """A call activity runs a process deployed earlier from another file: the callee's external task
     is fetched under the caller's instance and completing it completes the caller."""
-    callee = resource("\n".join([start("c_start"), external("c_task", "callee_topic"), end("c_end"),
-                                 chain("c_start", "c_task", "c_end")]), process_id="callee")
+    callee = resource(
+        "\n".join(
+            [
+                start("c_start"),
+                external("c_task", "callee_topic"),
+                end("c_end"),
+                chain("c_start", "c_task", "c_end"),
+            ]
+        ),
+        process_id="callee",
+    )
     definitions.deploy(engine, [callee])
     definitions.deploy(engine, [resource(CALLER_BODY, process_id="caller")])
 
@@ -825,10 +990,18 @@ def test_call_activity_to_a_never_deployed_process_is_refused(engine):
 
 def _multi_instance_diagram(engine: Engine, *, sequential: bool) -> None:
     flag = ' isSequential="true"' if sequential else ""
-    loop = (f'<bpmn:multiInstanceLoopCharacteristics{flag} camunda:collection="${{items}}" '
-            'camunda:elementVariable="item" />')
-    deploy(engine, start(), external("visit", "inspect", inner=loop), external("after", "after"), end(),
-           chain("start", "visit", "after", "end"))
+    loop = (
+        f'<bpmn:multiInstanceLoopCharacteristics{flag} camunda:collection="${{items}}" '
+        'camunda:elementVariable="item" />'
+    )
+    deploy(
+        engine,
+        start(),
+        external("visit", "inspect", inner=loop),
+        external("after", "after"),
+        end(),
+        chain("start", "visit", "after", "end"),
+    )
 
 
 def test_parallel_multi_instance_external_task(engine):
@@ -848,11 +1021,6 @@ def test_parallel_multi_instance_external_task(engine):
     assert instances.get_instance(engine, view.id).status == "completed"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "product bug: orchestrator/worker.py Worker._run_handler builds HandlerCall.variables from "
-    "ProcessInstance.variables, the projection merging ALL open tasks' data, so every parallel "
-    "multi-instance handler call sees the same (last merged) element variable instead of its own item; "
-    "the row's local_variables do not carry the element variable either"))
 def test_parallel_multi_instance_handler_sees_its_own_item(runtime, engine, handlers):
     """Parallel multi-instance on a handler topic: each handler call gets its own item."""
     seen: list[Any] = []
@@ -871,13 +1039,6 @@ def test_parallel_multi_instance_handler_sees_its_own_item(runtime, engine, hand
     assert set(open_tasks(engine, view.id)) == {"after"}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "product bug: the multi-instance specs built in orchestrator/bpmn/parser.py "
-    "(_MultiInstanceFromCollection) have no output item, so SpiffWorkflow's merge_child deep-merges "
-    "each finished child's data, element variable 'item' included, into the multi-instance task; "
-    "SequentialMultiInstanceTask.create_child then refuses the next item with WorkflowDataException "
-    "'Multiinstance input item item already exists' when the first task is completed (raised from "
-    "task.complete(), so it is not even turned into StepFailed)"))
 def test_sequential_multi_instance_external_task(engine):
     """Sequential multi-instance over ${items}: one external task at a time, in list order, each
     carrying its own item."""
@@ -908,8 +1069,14 @@ def test_input_and_output_mappings_on_an_external_task(engine):
         '<camunda:outputParameter name="approvedOut">${approved}</camunda:outputParameter>'
         "</camunda:inputOutput></bpmn:extensionElements>"
     )
-    deploy(engine, start(), external("a", "review", inner=mappings), external("after", "after"), end(),
-           chain("start", "a", "after", "end"))
+    deploy(
+        engine,
+        start(),
+        external("a", "review", inner=mappings),
+        external("after", "after"),
+        end(),
+        chain("start", "a", "after", "end"),
+    )
     view = instances.start_instance(engine, "p", variables={"amount": 1500})
 
     assert row(engine, view.id, "a").local_variables == {"amountLocal": 1500}
@@ -928,8 +1095,14 @@ def test_input_and_output_mappings_on_an_external_task(engine):
 def test_instance_survives_a_restart(database_url, handlers, tmp_path):
     """An instance started by one process is completed by a brand-new one on the same database."""
     with own_runtime(database_url, handlers, tmp_path) as first:
-        deploy(first.engine, start(), external("a", "police"), external("b", "tax"), end(),
-               chain("start", "a", "b", "end"))
+        deploy(
+            first.engine,
+            start(),
+            external("a", "police"),
+            external("b", "tax"),
+            end(),
+            chain("start", "a", "b", "end"),
+        )
         view = instances.start_instance(first.engine, "p", variables={"applicant": "Lan"})
         complete(first.engine, view.id, "a", clean=True)
 

@@ -35,13 +35,17 @@ def procedure(runtime, handlers):
     definition = result.definitions[0]
     assert definition.name.startswith("Liên thông đăng ký khai sinh")
     assert definition.properties["properties"] == {
-        "thoiHanGiaiQuyet": "3wd", "maTTHC": "1.001193", "coQuanChuTri": "UBND-XA"}
+        "thoiHanGiaiQuyet": "3wd",
+        "maTTHC": "1.001193",
+        "coQuanChuTri": "UBND-XA",
+    }
     return runtime
 
 
 def start(client, business_key: str) -> dict[str, Any]:
-    response = client.post(f"/api/v1/process-definitions/{KEY}/start",
-                           json={"businessKey": business_key, "variables": APPLICANT})
+    response = client.post(
+        f"/api/v1/process-definitions/{KEY}/start", json={"businessKey": business_key, "variables": APPLICANT}
+    )
     assert response.status_code == 201, response.get_json()
     return response.get_json()
 
@@ -60,8 +64,9 @@ def complete(client, instance_id: str, activity_id: str, **variables: Any) -> di
     """Complete the one open task of ``activity_id`` over HTTP; returns the instance after it."""
     tasks = [a["taskId"] for a in read(client, instance_id)["currentActivities"] if a["id"] == activity_id]
     assert len(tasks) == 1, f"{activity_id} is not open"
-    response = client.post(f"/api/v1/process-instances/{instance_id}/tasks/{tasks[0]}/complete",
-                           json={"variables": variables})
+    response = client.post(
+        f"/api/v1/process-instances/{instance_id}/tasks/{tasks[0]}/complete", json={"variables": variables}
+    )
     assert response.status_code == 200, response.get_json()
     return response.get_json()
 
@@ -89,8 +94,11 @@ def ended_at(engine, instance_id: str) -> list[str]:
     with engine.db.read() as session:
         row = session.get(ProcessInstance, instance_id)
     workflow = engine.load(row)
-    return sorted(t.task_spec.bpmn_id for t in workflow.get_tasks(state=TaskState.COMPLETED)
-                  if (t.task_spec.bpmn_id or "").startswith("End"))
+    return sorted(
+        t.task_spec.bpmn_id
+        for t in workflow.get_tasks(state=TaskState.COMPLETED)
+        if (t.task_spec.bpmn_id or "").startswith("End")
+    )
 
 
 def test_valid_dossier_runs_through_every_agency_and_the_applicant_is_notified(client, procedure):
@@ -117,8 +125,12 @@ def test_supplement_request_waits_for_the_applicant_then_rechecks(client, proced
     assert [(a["id"], a["state"]) for a in waiting["currentActivities"]] == [("ChoBoSung", "WAITING")]
     assert agencies(procedure.engine, instance["id"]) == {}  # nobody holds the dossier meanwhile
 
-    correlate_message(procedure.engine, "bo-sung-ho-so", business_key=business_key,
-                      variables={"giayToBoSung": "Giấy chứng sinh"})
+    correlate_message(
+        procedure.engine,
+        "bo-sung-ho-so",
+        business_key=business_key,
+        variables={"giayToBoSung": "Giấy chứng sinh"},
+    )
 
     rechecking = read(client, instance["id"])
     assert open_ids(rechecking) == ["KiemTraHoSo"]
@@ -159,7 +171,9 @@ def test_slow_residence_registration_triggers_a_reminder_without_cancelling_it(c
         assert open_ids(reminded) == ["DangKyThuongTru", "NhacViec"]
         assert reminded["nextTimerAt"] is None  # a duration timer fires once, as in Camunda
         assert agencies(procedure.engine, instance["id"]) == {
-            "DangKyThuongTru": "CA-XA", "NhacViec": "MOT-CUA"}
+            "DangKyThuongTru": "CA-XA",
+            "NhacViec": "MOT-CUA",
+        }
 
         complete(client, instance["id"], "NhacViec", daNhac=True)
         assert "DangKyThuongTru" in open_ids(read(client, instance["id"]))
@@ -173,14 +187,18 @@ def test_stale_version_is_a_conflict_and_unknown_procedure_is_not_found(client, 
     task_id = instance["currentActivities"][0]["taskId"]
     url = f"/api/v1/process-instances/{instance['id']}/tasks/{task_id}/complete"
 
-    stale = client.post(url, json={"variables": {"ketQuaKiemTra": "hop-le"}},
-                        headers={"If-Match": f'"{instance["version"] - 1}"'})
+    stale = client.post(
+        url,
+        json={"variables": {"ketQuaKiemTra": "hop-le"}},
+        headers={"If-Match": f'"{instance["version"] - 1}"'},
+    )
     assert stale.status_code == 409 and stale.mimetype == PROBLEM
     assert stale.get_json()["status"] == 409
     assert open_ids(read(client, instance["id"])) == ["KiemTraHoSo"]  # nothing changed
 
-    fresh = client.post(url, json={"variables": {"ketQuaKiemTra": "hop-le"}},
-                        headers={"If-Match": f'"{instance["version"]}"'})
+    fresh = client.post(
+        url, json={"variables": {"ketQuaKiemTra": "hop-le"}}, headers={"If-Match": f'"{instance["version"]}"'}
+    )
     assert fresh.status_code == 200 and open_ids(fresh.get_json()) == ["DangKyKhaiSinh"]
 
     unknown = client.post("/api/v1/process-definitions/khai-sinh-khong-co/start", json={"businessKey": "X"})
@@ -204,7 +222,12 @@ def test_external_tasks_carry_the_agency_of_each_leg(client, procedure):
 
     with engine.db.read() as session:
         notice = session.scalars(
-            select(ExternalTaskRow).where(ExternalTaskRow.instance_id == instance["id"])).one()
+            select(ExternalTaskRow).where(ExternalTaskRow.instance_id == instance["id"])
+        ).one()
     assert (notice.activity_id, notice.agency, notice.topic, notice.handled_in_process) == (
-        "SoanThongBao", "MOT-CUA", TOPIC, True)
+        "SoanThongBao",
+        "MOT-CUA",
+        TOPIC,
+        True,
+    )
     assert notice.business_key == "000.00.31.H26-260309-0006"

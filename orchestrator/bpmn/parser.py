@@ -45,9 +45,7 @@ from SpiffWorkflow.bpmn.specs.defaults import (
     ManualTask,
     NoneTask,
     ParallelGateway,
-    ParallelMultiInstanceTask,
     ReceiveTask,
-    SequentialMultiInstanceTask,
     StartEvent,
     SubWorkflowTask,
 )
@@ -57,7 +55,12 @@ from SpiffWorkflow.camunda.parser.task_spec import UserTaskParser
 from SpiffWorkflow.camunda.specs.user_task import UserTask
 
 from .extensions import read_extensions
-from .specs import ExternalTask, LenientConditionalEventDefinition
+from .specs import (
+    ExternalTask,
+    LenientConditionalEventDefinition,
+    ParallelCollectionTask,
+    SequentialCollectionTask,
+)
 
 _BARE_NAME = re.compile(r"^\s*(?:[$#]\{\s*)?([A-Za-z][A-Za-z0-9_]*)\s*\}?\s*$")
 
@@ -96,7 +99,7 @@ class _MultiInstanceFromCollection:
             "output_item": None,
             "condition": None,
         }
-        cls = SequentialMultiInstanceTask if sequential else ParallelMultiInstanceTask
+        cls = SequentialCollectionTask if sequential else ParallelCollectionTask
         self.task = cls(self.spec, original.name, **params)  # type: ignore[attr-defined]
         self._copy_task_attrs(original, loop)  # type: ignore[attr-defined]
 

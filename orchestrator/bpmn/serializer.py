@@ -16,14 +16,19 @@ from typing import Any
 from SpiffWorkflow.bpmn.serializer import DEFAULT_CONFIG, BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.config import UserTask as DefaultUserTask
 from SpiffWorkflow.bpmn.serializer.default.event_definition import TimerConditionalEventDefinitionConverter
-from SpiffWorkflow.bpmn.serializer.default.task_spec import BpmnTaskSpecConverter
+from SpiffWorkflow.bpmn.serializer.default.task_spec import BpmnTaskSpecConverter, MultiInstanceTaskConverter
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.serializer.workflow import VERSION as SPIFF_SERIALIZER_VERSION
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.serializer.task_spec import UserTaskConverter
 from SpiffWorkflow.camunda.specs.user_task import UserTask
 
-from .specs import ExternalTask, LenientConditionalEventDefinition
+from .specs import (
+    ExternalTask,
+    LenientConditionalEventDefinition,
+    ParallelCollectionTask,
+    SequentialCollectionTask,
+)
 
 SERIALIZER_VERSION = f"spiff-{SPIFF_SERIALIZER_VERSION}"
 
@@ -63,6 +68,8 @@ def _config() -> dict[type, type]:
     config[UserTask] = UserTaskConverter
     config[ExternalTask] = ExternalTaskConverter
     config[LenientConditionalEventDefinition] = TimerConditionalEventDefinitionConverter
+    config[SequentialCollectionTask] = MultiInstanceTaskConverter
+    config[ParallelCollectionTask] = MultiInstanceTaskConverter
     config[BpmnWorkflow] = WorkflowByReferenceConverter
     return config
 

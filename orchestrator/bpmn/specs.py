@@ -9,7 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from SpiffWorkflow.bpmn.specs.defaults import ServiceTask
+from SpiffWorkflow.bpmn.specs.defaults import (
+    ParallelMultiInstanceTask,
+    SequentialMultiInstanceTask,
+    ServiceTask,
+)
 from SpiffWorkflow.bpmn.specs.event_definitions.conditional import ConditionalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
@@ -48,6 +52,46 @@ def external_task_priority(spec: ExternalTask, variables: dict[str, Any], enviro
         return int(environment.evaluate(raw, dict(variables)))
     except (ValueError, TypeError):
         return 0
+
+
+class _ElementVariableStaysLocal:
+    """Camunda's element variable is local to each instance: it must not merge into the parent.
+
+    SpiffWorkflow deep-merges a finished child's data into the multi-instance task, element
+    variable included; the next sequential child then fails with "input item already exists".
+    """
+
+    input_item: Any
+
+    def merge_child(self, workflow: Any, child: Any) -> None:
+        name = self.input_item.bpmn_id if self.input_item is not None else None
+        if name is None or name not in child.data:
+            super().merge_child(workflow, child)  # type: ignore[misc]
+            return
+        value = child.data.pop(name)
+        try:
+            super().merge_child(workflow, child)  # type: ignore[misc]
+        finally:
+            child.data[name] = value
+
+
+class SequentialCollectionTask(_ElementVariableStaysLocal, SequentialMultiInstanceTask):
+    pass
+
+
+class ParallelCollectionTask(_ElementVariableStaysLocal, ParallelMultiInstanceTask):
+    pass
+
+
+def local_variables(task: Any) -> dict[str, Any]:
+    """Variables local to one task: evaluated input mappings and a multi-instance element variable."""
+    local = dict(task.internal_data.get(LOCAL_VARIABLES, {}))
+    parent_spec = task.parent.task_spec if task.parent is not None else None
+    if isinstance(parent_spec, _ElementVariableStaysLocal) and parent_spec.input_item is not None:
+        name = parent_spec.input_item.bpmn_id
+        if name in task.data:
+            local[name] = task.data[name]
+    return local
 
 
 class LenientConditionalEventDefinition(ConditionalEventDefinition):

@@ -20,7 +20,6 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from ..engine import Engine, StepContext
-from ..errors import NotFound
 from ..store.models import ExternalTaskRow
 from .instances import find_open_task, finish_task
 from .variables import check_variables
@@ -28,24 +27,15 @@ from .variables import check_variables
 ERROR_MESSAGE_LIMIT = 666  # Camunda cuts errorMessage here; details are kept whole
 
 
-def task_row(engine: Engine, task_id: str) -> ExternalTaskRow:
-    with engine.db.read() as session:
-        row = session.get(ExternalTaskRow, task_id)
-    if row is None:
-        raise NotFound(f"external task '{task_id}' does not exist")
-    return row
-
-
 def complete_external_task(
     engine: Engine, task_id: str, *, variables: dict[str, Any] | None = None, actor: str | None = None
 ) -> None:
-    row = task_row(engine, task_id)
     values = check_variables(variables)
 
     def act(context: StepContext) -> None:
         finish_task(context, find_open_task(context, task_id), values)
 
-    engine.step(row.instance_id, act, actor=actor)
+    engine.step_for_task(task_id, act, actor=actor)
 
 
 def throw_bpmn_error(
@@ -58,7 +48,6 @@ def throw_bpmn_error(
     actor: str | None = None,
 ) -> bool:
     """Deliver a BPMN error; True when a boundary caught it, False when it became an incident."""
-    row = task_row(engine, task_id)
     values = check_variables(variables)
 
     def act(context: StepContext) -> bool:
@@ -78,6 +67,7 @@ def throw_bpmn_error(
         task.data.update(values)
         event = BpmnEvent(ErrorEventDefinition(code, code), payload=values)
         boundary.task_spec.catch(boundary, event)
+        boundary.task_spec._update(boundary)  # as SpiffWorkflow's own event manager does: now READY
         context.record(
             "bpmn_error",
             activity_id=task.task_spec.bpmn_id,
@@ -86,7 +76,7 @@ def throw_bpmn_error(
         )
         return True
 
-    return engine.step(row.instance_id, act, actor=actor)
+    return engine.step_for_task(task_id, act, actor=actor)
 
 
 def _catching_boundary(context: StepContext, task: Any, code: str) -> Any | None:
