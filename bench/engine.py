@@ -35,7 +35,8 @@ from SpiffWorkflow.util.task import TaskState  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
 from orchestrator.bpmn.compiler import Resource, compile_resources  # noqa: E402
-from orchestrator.bpmn.expressions import DEFAULT_FUNCTIONS, SafeScriptEngine  # noqa: E402
+from orchestrator.bpmn.expression_functions import DEFAULT_FUNCTIONS  # noqa: E402
+from orchestrator.bpmn.script_engine import SafeScriptEngine  # noqa: E402
 from orchestrator.bpmn.serializer import StateSerializer  # noqa: E402
 from orchestrator.config import Settings  # noqa: E402
 from orchestrator.handler_sdk import HandlerRegistry  # noqa: E402

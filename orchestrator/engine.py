@@ -19,7 +19,9 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .bpmn.expressions import DEFAULT_FUNCTIONS, ExpressionError, SafeScriptEngine
+from .bpmn.expression_functions import DEFAULT_FUNCTIONS
+from .bpmn.expressions import ExpressionError
+from .bpmn.script_engine import SafeScriptEngine
 from .bpmn.serializer import StateSerializer
 from .clock import utcnow
 from .config import Settings

@@ -6,7 +6,7 @@ import pytest
 
 from orchestrator.services import definitions
 
-from .bpmn_builder import two_step
+from .bpmn_builder import flow, resource, two_step
 
 PROBLEM = "application/problem+json"
 
@@ -94,21 +94,24 @@ def test_malformed_json_is_a_400(client, deployed):
     assert response.status_code == 400 and response.mimetype == PROBLEM
 
 
-def test_error_bodies_carry_no_dossier_data(client, engine):
-    """A failing condition names the expression, never the citizen's values."""
-    from .bpmn_builder import flow, resource
-
+def _gateway_process(engine, process_id: str, condition: str) -> None:
+    """start -> exclusive gateway with one conditional flow and a default flow."""
     body = "\n".join(
         [
             '<bpmn:startEvent id="s" />',
             '<bpmn:exclusiveGateway id="g" default="f_default" />',
             '<bpmn:endEvent id="e1" /><bpmn:endEvent id="e2" />',
             flow("f_s_g", "s", "g"),
-            flow("f_cond", "g", "e1", "${soCCCD.missing > 3}"),
+            flow("f_cond", "g", "e1", condition),
             flow("f_default", "g", "e2"),
         ]
     )
-    definitions.deploy(engine, [resource(body, process_id="cond")])
+    definitions.deploy(engine, [resource(body, process_id=process_id)])
+
+
+def test_error_bodies_carry_no_dossier_data(client, engine):
+    """A failing condition names the expression, never the citizen's values."""
+    _gateway_process(engine, "cond", "${soCCCD.missing > 3}")
     response = client.post(
         "/api/v1/process-definitions/cond/start", json={"variables": {"soCCCD": "001099012345"}}
     )
@@ -118,18 +121,6 @@ def test_error_bodies_carry_no_dossier_data(client, engine):
 
 def test_step_failure_names_the_expression(client, engine):
     """The 422 says which element and expression failed, so the analyst can fix the diagram."""
-    from .bpmn_builder import flow, resource
-
-    body = "\n".join(
-        [
-            '<bpmn:startEvent id="s" />',
-            '<bpmn:exclusiveGateway id="g" default="f_default" />',
-            '<bpmn:endEvent id="e1" /><bpmn:endEvent id="e2" />',
-            flow("f_s_g", "s", "g"),
-            flow("f_cond", "g", "e1", "${chuaKhaiBao > 3}"),
-            flow("f_default", "g", "e2"),
-        ]
-    )
-    definitions.deploy(engine, [resource(body, process_id="cond2")])
+    _gateway_process(engine, "cond2", "${chuaKhaiBao > 3}")
     problem = client.post("/api/v1/process-definitions/cond2/start", json={}).get_json()
     assert "'g'" in problem["detail"] and "chuaKhaiBao" in problem["detail"]

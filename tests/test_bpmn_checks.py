@@ -12,6 +12,8 @@ from orchestrator.bpmn.checks import check_definitions
 from orchestrator.bpmn.problems import DiagramRejected, Problem
 from orchestrator.bpmn.xml import load_bpmn
 
+from .conftest import CORPUS
+
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 
@@ -969,11 +971,10 @@ def test_problem_inside_an_element_points_at_its_own_line_and_names_the_element(
 
 # --- the real corpus -------------------------------------------------------------------------------
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 CORPUS_FILES = sorted((CORPUS / "camunda-examples").glob("*.bpmn")) + sorted(
     (CORPUS / "miwg-reference").glob("*.bpmn")
 )
-needs_corpus = pytest.mark.skipif(len(CORPUS_FILES) != 75, reason="corpus not found next to the project")
+needs_corpus = pytest.mark.skipif(len(CORPUS_FILES) != 75, reason=f"corpus not found at {CORPUS}")
 
 # Files whose every element is supported: they deploy (warnings at most).
 PASSING = {

@@ -17,17 +17,16 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.camunda.parser import CamundaParser
 from SpiffWorkflow.util.task import TaskState
 
+from orchestrator.bpmn.expression_functions import DEFAULT_FUNCTIONS
 from orchestrator.bpmn.expressions import (
-    DEFAULT_FUNCTIONS,
     Expression,
     ExpressionError,
-    SafeEnvironment,
-    SafeScriptEngine,
     check_syntax,
     evaluate,
     is_iso_literal,
     parse,
 )
+from orchestrator.bpmn.script_engine import SafeEnvironment, SafeScriptEngine
 
 VARIABLES: dict[str, Any] = {
     "amount": 1500,

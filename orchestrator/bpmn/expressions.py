@@ -14,15 +14,12 @@ from __future__ import annotations
 import functools
 import math
 import operator
-import re
 from collections import ChainMap
 from collections.abc import Callable, Mapping
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
-from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
-
+from .expression_functions import DEFAULT_FUNCTIONS, MAX_EXPONENT, date_time
 from .expression_parser import (
     MAX_DEPTH,
     MAX_EXPRESSION_LENGTH,
@@ -46,117 +43,13 @@ from .expression_parser import (
 )
 
 __all__ = [
-    "DEFAULT_FUNCTIONS", "MAX_DEPTH", "MAX_EXPRESSION_LENGTH", "Expression", "ExpressionError",
-    "SafeEnvironment", "SafeScriptEngine", "check_syntax", "evaluate", "is_iso_literal", "parse",
+    "MAX_DEPTH", "MAX_EXPRESSION_LENGTH", "Expression", "ExpressionError", "check_syntax", "evaluate",
+    "is_iso_literal", "parse",
 ]  # fmt: skip
 
 MAX_VALUE_SIZE = 1_000_000  # characters of a built string, or approximate rendered size of a built list
 MAX_EVALUATION_SIZE = 10_000_000  # everything one evaluation may build, so many parts cannot add up
-MAX_EXPONENT = 64
 MAX_POWER_DIGITS = 100  # `**` results are refused beyond about 10**100 in magnitude
-
-# Vietnam has one fixed offset and no daylight saving; civil dates (today(), ISO text
-# without an offset) mean Vietnamese time for the agencies using this engine.
-LOCAL_TIMEZONE = timezone(timedelta(hours=7), "ICT")
-
-
-# --------------------------------------------------------------------------- functions
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)  # looked up at call time so tests can travel in time
-
-
-def _today() -> date:
-    return datetime.now(LOCAL_TIMEZONE).date()
-
-
-def _date_time(value: str | datetime | date | None = None) -> datetime:
-    if value is None:
-        return _now()
-    if isinstance(value, datetime):
-        result = value
-    elif isinstance(value, date):
-        result = datetime(value.year, value.month, value.day)
-    elif isinstance(value, str):
-        try:
-            result = datetime.fromisoformat(value.strip())
-        except ValueError:
-            raise ExpressionError("dateTime() needs an ISO 8601 date or date-time") from None
-    else:
-        raise ExpressionError("dateTime() needs an ISO 8601 string")
-    return result if result.tzinfo is not None else result.replace(tzinfo=LOCAL_TIMEZONE)
-
-
-_DURATION_PARTS = re.compile(
-    r"P(?=[0-9T])(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<weeks>[\d.]+)W)?(?:(?P<days>[\d.]+)D)?"
-    r"(?:T(?=\d)(?:(?P<hours>[\d.]+)H)?(?:(?P<minutes>[\d.]+)M)?(?:(?P<seconds>[\d.]+)S)?)?"
-)
-
-
-def _duration(text: str) -> timedelta:
-    match = _DURATION_PARTS.fullmatch(text.strip().replace(",", ".")) if isinstance(text, str) else None
-    if match is None:
-        raise ExpressionError("duration() needs an ISO 8601 duration such as PT2H or P3D")
-    parts = {unit: float(amount) for unit, amount in match.groupdict().items() if amount is not None}
-    if "years" in parts or "months" in parts:
-        raise ExpressionError("duration() cannot use years or months: their length varies")
-    return timedelta(**parts)
-
-
-def _contains(container: Any, item: Any) -> bool:
-    return item in container
-
-
-def _text(function: str, value: Any) -> str:
-    if not isinstance(value, str):
-        raise ExpressionError(f"{function}() needs a text")
-    return value
-
-
-def _lower(text: str) -> str:
-    return _text("lower", text).lower()
-
-
-def _upper(text: str) -> str:
-    return _text("upper", text).upper()
-
-
-def _starts_with(text: str, prefix: str) -> bool:
-    return _text("startsWith", text).startswith(_text("startsWith", prefix))
-
-
-def _ends_with(text: str, suffix: str) -> bool:
-    return _text("endsWith", text).endswith(_text("endsWith", suffix))
-
-
-def _round(number: float, ndigits: int | None = None) -> float:
-    # round(12345, -10**8) computes 10**(10**8): keep the digits argument small.
-    if ndigits is not None and (not isinstance(ndigits, int) or abs(ndigits) > MAX_EXPONENT):
-        raise ExpressionError(f"round() digits must be an integer between -{MAX_EXPONENT} and {MAX_EXPONENT}")
-    return round(number, ndigits)
-
-
-DEFAULT_FUNCTIONS: dict[str, Callable[..., Any]] = {
-    "now": _now,
-    "today": _today,
-    "len": len,
-    "str": str,
-    "int": int,
-    "float": float,
-    "bool": bool,
-    "abs": abs,
-    "min": min,
-    "max": max,
-    "round": _round,
-    "lower": _lower,
-    "upper": _upper,
-    "contains": _contains,
-    "startsWith": _starts_with,
-    "endsWith": _ends_with,
-    "dateTime": _date_time,
-    "duration": _duration,
-}
 
 
 # --------------------------------------------------------------------------- interpreter
@@ -363,7 +256,7 @@ def _align_dates(left: Any, right: Any) -> tuple[Any, Any]:
 
 def _text_as_date(text: str, like: date) -> date:
     try:
-        value = _date_time(text)
+        value = date_time(text)
     except ExpressionError:
         raise _NotADate from None
     return value if isinstance(like, datetime) else value.date()
@@ -493,56 +386,3 @@ def check_syntax(text: str) -> str | None:
     except ExpressionError as exc:
         return str(exc)
     return None
-
-
-def _for_spiff(value: Any) -> Any:
-    """SpiffWorkflow's timers parse ISO text, so dates and durations are handed over as text."""
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, timedelta):
-        return _iso_duration(value)
-    return value
-
-
-def _iso_duration(value: timedelta) -> str:
-    if value < timedelta(0):
-        raise ExpressionError("a negative duration cannot be used as a timer value")
-    hours, rest = divmod(value.seconds, 3600)
-    minutes, seconds = divmod(rest, 60)
-    text = f"P{value.days}D"
-    if hours or minutes or seconds or value.microseconds:
-        text += f"T{hours}H{minutes}M{seconds}"
-        text += f".{value.microseconds:06d}".rstrip("0") + "S" if value.microseconds else "S"
-    return text
-
-
-class SafeEnvironment(BasePythonScriptEngineEnvironment):
-    """SpiffWorkflow script environment that evaluates safe expressions and runs no scripts."""
-
-    def __init__(self, functions: Mapping[str, Callable[..., Any]] | None = None) -> None:
-        super().__init__()
-        self.functions: dict[str, Callable[..., Any]] = {**DEFAULT_FUNCTIONS, **(functions or {})}
-
-    def evaluate(self, expression: str, context: Mapping[str, Any], external_context: Any = None) -> Any:
-        """Evaluate with task data over the external context (data objects); dates become ISO text."""
-        variables = {**(external_context or {}), **context}
-        return _for_spiff(evaluate(expression, variables, self.functions))
-
-    def execute(self, script: str, context: Any, external_context: Any = None) -> Any:
-        raise ExpressionError("scripts are not supported: use expressions and external tasks instead")
-
-    def call_service(self, context: Any, **kwargs: Any) -> Any:
-        raise ExpressionError("scripts are not supported: service calls are external tasks")
-
-
-class SafeScriptEngine(PythonScriptEngine):
-    """PythonScriptEngine whose expressions go through the safe evaluator (no eval/exec)."""
-
-    def __init__(self, functions: Mapping[str, Callable[..., Any]] | None = None) -> None:
-        super().__init__(environment=SafeEnvironment(functions))
-
-    def validate(self, expression: str) -> None:
-        """Raise ExpressionError for text that does not parse (instead of ``ast.parse``)."""
-        problem = check_syntax(expression)
-        if problem is not None:
-            raise ExpressionError(problem)
