@@ -18,6 +18,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # SpiffWorkflow logs every task state change at INFO: far too much for an operator's log.
+    logging.getLogger("spiff").setLevel(logging.WARNING)
     try:
         return args.run(args)
     except OrchestratorError as error:
