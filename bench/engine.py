@@ -207,9 +207,10 @@ def render(report: dict) -> str:
     ]
     for mode, row in report["results"].items():
         share = 100 * row["steps_per_second"] / ceiling_rate
+        p50 = f"{row['step_ms_p50']:.2f}" if "step_ms_p50" in row else "—"
+        p99 = f"{row['step_ms_p99']:.2f}" if "step_ms_p99" in row else "—"
         lines.append(
-            f"| {mode} | {row['steps']} | {row['steps_per_second']:.0f} | {share:.0f} % | "
-            f"{row.get('step_ms_p50', 0):.2f} | {row.get('step_ms_p99', 0):.2f} |"
+            f"| {mode} | {row['steps']} | {row['steps_per_second']:.0f} | {share:.0f} % | {p50} | {p99} |"
         )
     return "\n".join(lines) + "\n"
 
