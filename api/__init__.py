@@ -12,6 +12,7 @@ from flask import Flask
 from orchestrator.config import Settings
 from orchestrator.runtime import Runtime
 
+from .camunda import blueprint as camunda_blueprint
 from .problems import register_problem_handlers
 from .v1 import blueprint as v1_blueprint
 
@@ -24,6 +25,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
     app.extensions["lienthong"] = runtime or Runtime.create(settings)
     register_problem_handlers(app)
     app.register_blueprint(v1_blueprint)
+    app.register_blueprint(camunda_blueprint)
 
     @app.get("/health")
     def health() -> dict[str, str]:

@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 from SpiffWorkflow.camunda.specs.user_task import UserTask
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete
+from sqlalchemy import delete, text
+from sqlalchemy.orm import Session
 
 from .bpmn.specs import ExternalTask, external_task_priority, local_variables
-from .store.models import ExternalTaskRow, UserTaskRow
+from .store.models import ExternalTaskRow, TopicAgency, UserTaskRow
 from .store.queue import enqueue
 from .timers import next_timer_at
 
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from .engine import StepContext
 
 HANDLER_JOB = "run_handler"
+TASK_CHANNEL = "lienthong_external_task"  # PostgreSQL NOTIFY channel: a new task for a topic
 _OPEN = TaskState.READY | TaskState.STARTED | TaskState.WAITING
 
 
@@ -107,11 +109,13 @@ def _project_external_tasks(
     if gone:
         session.execute(delete(ExternalTaskRow).where(ExternalTaskRow.id.in_(gone)))
     environment = context.workflow.script_engine.environment
+    announced: set[str] = set()
     for task_id, task in wanted.items():
         if task_id in existing:
             continue
         spec: ExternalTask = task.task_spec
         in_process = spec.topic in handler_topics
+        agency = spec.agency or _mapped_agency(session, spec.topic)
         session.add(
             ExternalTaskRow(
                 id=task_id,
@@ -123,7 +127,7 @@ def _project_external_tasks(
                 activity_name=spec.bpmn_name,
                 topic=spec.topic,
                 handled_in_process=in_process,
-                agency=spec.agency,
+                agency=agency,
                 priority=external_task_priority(spec, task.data, environment),
                 created_at=context.now,
                 local_variables=local_variables(task),
@@ -133,9 +137,11 @@ def _project_external_tasks(
             "handed_over",
             activity_id=spec.bpmn_id,
             task_id=task_id,
-            data={"topic": spec.topic, "agency": spec.agency, "in_process": in_process},
+            data={"topic": spec.topic, "agency": agency, "in_process": in_process},
         )
-        if in_process:
+        if not in_process:
+            announced.add(spec.topic)
+        else:
             enqueue(
                 session,
                 HANDLER_JOB,
@@ -143,6 +149,21 @@ def _project_external_tasks(
                 now=context.now,
                 dedupe_key=f"handler:{task_id}",
                 max_attempts=context.settings.handler_max_attempts,
+            )
+    _announce(session, announced)
+
+
+def _mapped_agency(session: Session, topic: str) -> str | None:
+    mapping = session.get(TopicAgency, topic)
+    return mapping.agency_code if mapping is not None else None
+
+
+def _announce(session: Session, topics: set[str]) -> None:
+    """Wake long-polling fetchAndLock requests in every process (delivered at commit)."""
+    if topics and session.get_bind().dialect.name == "postgresql":
+        for topic in sorted(topics):
+            session.execute(
+                text("SELECT pg_notify(:channel, :topic)"), {"channel": TASK_CHANNEL, "topic": topic}
             )
 
 

@@ -28,7 +28,8 @@ BODY = f"""
   </bpmn:extensionElements>
 </bpmn:serviceTask>
 <bpmn:exclusiveGateway id="g" camunda:asyncBefore="true">{PROPERTIES}</bpmn:exclusiveGateway>
-<bpmn:userTask id="u" camunda:candidateGroups="mot-cua" camunda:dueDate="${{han}}">{PROPERTIES}</bpmn:userTask>
+<bpmn:userTask id="u" camunda:candidateGroups="mot-cua" camunda:dueDate="${{han}}">
+{PROPERTIES}</bpmn:userTask>
 <bpmn:subProcess id="sp">{PROPERTIES}
   <bpmn:startEvent id="ss" /><bpmn:endEvent id="se" />
   <bpmn:sequenceFlow id="sf" sourceRef="ss" targetRef="se" />

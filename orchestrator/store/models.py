@@ -139,6 +139,7 @@ class ExternalTaskRow(Base):
     error_message: Mapped[str | None] = mapped_column(String(666))
     error_details: Mapped[str | None] = mapped_column(Text)
     incident: Mapped[bool] = mapped_column(Boolean, default=False)
+    suspended: Mapped[bool] = mapped_column(Boolean, default=False)
     local_variables: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
@@ -208,3 +209,51 @@ class Event(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     prev_hash: Mapped[str | None] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class Agency(Base):
+    """An agency (cơ quan): data, not code. Agencies form a tree (commune, province, ministry)."""
+
+    __tablename__ = "agency"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    parent_code: Mapped[str | None] = mapped_column(ForeignKey("agency.code"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ApiClient(Base):
+    """A bearer token holder. Only a SHA-256 of the token is stored; the token is shown once."""
+
+    __tablename__ = "api_client"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    agency_code: Mapped[str | None] = mapped_column(ForeignKey("agency.code"), index=True)
+    scopes: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    token_prefix: Mapped[str] = mapped_column(String(16))  # lets an operator recognise a token
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class TopicAgency(Base):
+    """Which agency owns a topic, for steps whose diagram names no ``agency`` property."""
+
+    __tablename__ = "topic_agency"
+
+    topic: Mapped[str] = mapped_column(String(255), primary_key=True)
+    agency_code: Mapped[str] = mapped_column(ForeignKey("agency.code"))
+
+
+class IdempotencyRecord(Base):
+    """A replayable answer to a request sent with ``Idempotency-Key``, per client."""
+
+    __tablename__ = "idempotency_record"
+
+    client_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    response: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())

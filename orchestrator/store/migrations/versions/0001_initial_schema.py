@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 15:36:18.156246
+Create Date: 2026-11-22 15:49:56.464892
 """
 
 from __future__ import annotations
@@ -17,7 +17,18 @@ depends_on = None
 
 
 def upgrade() -> None:
-
+    op.create_table(
+        "agency",
+        sa.Column("code", sa.String(length=64), nullable=False),
+        sa.Column("name", sa.String(length=255), nullable=False),
+        sa.Column("parent_code", sa.String(length=64), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["parent_code"],
+            ["agency.code"],
+        ),
+        sa.PrimaryKeyConstraint("code"),
+    )
     op.create_table(
         "deployment",
         sa.Column("id", sa.String(length=36), nullable=False),
@@ -46,6 +57,16 @@ def upgrade() -> None:
     with op.batch_alter_table("event", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_event_instance_id"), ["instance_id"], unique=False)
 
+    op.create_table(
+        "idempotency_record",
+        sa.Column("client_id", sa.String(length=36), nullable=False),
+        sa.Column("key", sa.String(length=255), nullable=False),
+        sa.Column("request_hash", sa.String(length=64), nullable=False),
+        sa.Column("status_code", sa.Integer(), nullable=False),
+        sa.Column("response", sa.JSON(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("client_id", "key"),
+    )
     op.create_table(
         "job",
         sa.Column(
@@ -82,6 +103,26 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "api_client",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("name", sa.String(length=255), nullable=False),
+        sa.Column("agency_code", sa.String(length=64), nullable=True),
+        sa.Column("scopes", sa.JSON(), nullable=False),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("token_prefix", sa.String(length=16), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["agency_code"],
+            ["agency.code"],
+        ),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("token_hash"),
+    )
+    with op.batch_alter_table("api_client", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_api_client_agency_code"), ["agency_code"], unique=False)
+
+    op.create_table(
         "process_definition",
         sa.Column("id", sa.String(length=200), nullable=False),
         sa.Column("key", sa.String(length=150), nullable=False),
@@ -110,6 +151,16 @@ def upgrade() -> None:
             batch_op.f("ix_process_definition_start_message"), ["start_message"], unique=False
         )
 
+    op.create_table(
+        "topic_agency",
+        sa.Column("topic", sa.String(length=255), nullable=False),
+        sa.Column("agency_code", sa.String(length=64), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["agency_code"],
+            ["agency.code"],
+        ),
+        sa.PrimaryKeyConstraint("topic"),
+    )
     op.create_table(
         "process_instance",
         sa.Column("id", sa.String(length=36), nullable=False),
@@ -170,6 +221,7 @@ def upgrade() -> None:
         sa.Column("error_message", sa.String(length=666), nullable=True),
         sa.Column("error_details", sa.Text(), nullable=True),
         sa.Column("incident", sa.Boolean(), nullable=False),
+        sa.Column("suspended", sa.Boolean(), nullable=False),
         sa.Column("local_variables", sa.JSON(), nullable=False),
         sa.ForeignKeyConstraint(["instance_id"], ["process_instance.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
@@ -198,7 +250,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-
     with op.batch_alter_table("user_task", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_user_task_instance_id"))
 
@@ -221,11 +272,16 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_process_instance_business_key"))
 
     op.drop_table("process_instance")
+    op.drop_table("topic_agency")
     with op.batch_alter_table("process_definition", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_process_definition_start_message"))
         batch_op.drop_index(batch_op.f("ix_process_definition_key"))
 
     op.drop_table("process_definition")
+    with op.batch_alter_table("api_client", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_api_client_agency_code"))
+
+    op.drop_table("api_client")
     with op.batch_alter_table("job", schema=None) as batch_op:
         batch_op.drop_index(
             "ux_job_dedupe_open",
@@ -239,8 +295,10 @@ def downgrade() -> None:
         )
 
     op.drop_table("job")
+    op.drop_table("idempotency_record")
     with op.batch_alter_table("event", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_event_instance_id"))
 
     op.drop_table("event")
     op.drop_table("deployment")
+    op.drop_table("agency")
