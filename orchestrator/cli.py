@@ -9,9 +9,11 @@ import logging
 import sys
 from pathlib import Path
 
+from .access import Scope, add_agency, create_token, list_agencies, map_topic, revoke_token
 from .bpmn.compiler import Resource
 from .config import Settings
 from .errors import DeploymentRefused, OrchestratorError
+from .store.db import Database
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -55,6 +57,31 @@ def _parser() -> argparse.ArgumentParser:
 
     worker = commands.add_parser("worker", help="run a job worker and a timer ticker")
     worker.set_defaults(run=_worker)
+
+    agency = commands.add_parser("agency", help="agencies (cơ quan)")
+    agency_commands = agency.add_subparsers(required=True, metavar="ACTION")
+    agency_add = agency_commands.add_parser("add", help="add an agency")
+    agency_add.add_argument("code")
+    agency_add.add_argument("--name", required=True)
+    agency_add.add_argument("--parent", help="code of the parent agency")
+    agency_add.set_defaults(run=_agency_add)
+    agency_list = agency_commands.add_parser("list", help="list agencies")
+    agency_list.set_defaults(run=_agency_list)
+    agency_topic = agency_commands.add_parser("map-topic", help="assign a topic to an agency")
+    agency_topic.add_argument("topic")
+    agency_topic.add_argument("--agency", required=True)
+    agency_topic.set_defaults(run=_agency_map_topic)
+
+    token = commands.add_parser("token", help="API tokens")
+    token_commands = token.add_subparsers(required=True, metavar="ACTION")
+    token_create = token_commands.add_parser("create", help="create a token (printed once, stored hashed)")
+    token_create.add_argument("--scope", action="append", required=True, choices=[s.value for s in Scope])
+    token_create.add_argument("--agency", help="agency code (required for the worker scope)")
+    token_create.add_argument("--name", help="who or what holds it")
+    token_create.set_defaults(run=_token_create)
+    token_revoke = token_commands.add_parser("revoke", help="revoke a token by its client id")
+    token_revoke.add_argument("client_id")
+    token_revoke.set_defaults(run=_token_revoke)
 
     start = commands.add_parser("start", help="start a process instance")
     start.add_argument("key")
@@ -132,6 +159,8 @@ def _serve(args: argparse.Namespace) -> int:
     load_processes(runtime)
     module_name, _, factory_name = runtime.settings.app_factory.partition(":")
     app = getattr(importlib.import_module(module_name), factory_name)(runtime=runtime)
+    if runtime.settings.environment != "production":
+        _print_demo_tokens(runtime)
     if not args.no_worker:
         runtime.start_background()
     try:
@@ -139,6 +168,15 @@ def _serve(args: argparse.Namespace) -> int:
     finally:
         runtime.close()
     return 0
+
+
+def _print_demo_tokens(runtime) -> None:
+    from .dev_tokens import demo_tokens
+
+    print("\nDevelopment mode: demo tokens (Authorization: Bearer <token>; never in production)")
+    for name, token in demo_tokens(runtime.db, runtime.settings).items():
+        print(f"  {name:<16} {token}")
+    print(flush=True)
 
 
 def _worker(args: argparse.Namespace) -> int:
@@ -154,6 +192,44 @@ def _worker(args: argparse.Namespace) -> int:
     finally:
         scheduler.shutdown(wait=False)
         runtime.close()
+    return 0
+
+
+def _database() -> Database:
+    return Database(Settings.from_env().database_url)
+
+
+def _agency_add(args: argparse.Namespace) -> int:
+    agency = add_agency(_database(), args.code, args.name, args.parent)
+    print(f"agency {agency.code}: {agency.name}")
+    return 0
+
+
+def _agency_list(args: argparse.Namespace) -> int:
+    for agency in list_agencies(_database()):
+        parent = f" (thuộc {agency.parent_code})" if agency.parent_code else ""
+        print(f"{agency.code}\t{agency.name}{parent}")
+    return 0
+
+
+def _agency_map_topic(args: argparse.Namespace) -> int:
+    map_topic(_database(), args.topic, args.agency)
+    print(f"topic {args.topic} -> {args.agency}")
+    return 0
+
+
+def _token_create(args: argparse.Namespace) -> int:
+    name = args.name or (f"{args.agency} {'/'.join(args.scope)}" if args.agency else "/".join(args.scope))
+    client, token = create_token(_database(), name=name, scopes=args.scope, agency=args.agency)
+    print(f"client id: {client.id}", file=sys.stderr)
+    print("the token is shown once; store it now:", file=sys.stderr)
+    print(token)
+    return 0
+
+
+def _token_revoke(args: argparse.Namespace) -> int:
+    revoke_token(_database(), args.client_id)
+    print(f"revoked {args.client_id}")
     return 0
 
 
