@@ -15,7 +15,7 @@ from orchestrator.store.models import ApiClient
 
 def test_token_is_stored_hashed_and_authenticates(runtime):
     add_agency(runtime.db, "CA-XA", "Công an cấp xã")
-    client, token = create_token(runtime.db, name="police system", scopes=["worker"], agency="CA-XA")
+    _client, token = create_token(runtime.db, name="police system", scopes=["worker"], agency="CA-XA")
     with runtime.db.read() as session:
         stored = session.scalars(select(ApiClient)).one()
     assert token not in (stored.token_hash, stored.token_prefix) and stored.token_hash == hash_token(token)
