@@ -114,7 +114,9 @@ def _parse(
             problems.append(_problem_from(error, resource.name, tree))
             continue
         executable += [(resource, p) for p in executable_processes(tree.getroot())]
-    dependency_hashes = _add_deployed_dependencies(parser, deployed, problems)
+    dependency_hashes = _add_deployed_dependencies(parser, deployed, problems, trees)
+    if any(p.severity == "error" for p in problems):
+        return []  # a missing callee would only produce follow-on errors
     compiled: list[CompiledProcess] = []
     for resource, process in executable:
         key = process.get("id")
@@ -142,7 +144,10 @@ def _parse(
 
 
 def _add_deployed_dependencies(
-    parser: LienthongParser, deployed: DeployedLookup | None, problems: list[Problem]
+    parser: LienthongParser,
+    deployed: DeployedLookup | None,
+    problems: list[Problem],
+    trees: list[tuple[Resource, Any]],
 ) -> dict[str, str]:
     """Add called processes that are not in this deployment from the newest deployed version."""
     hashes: dict[str, str] = {}
@@ -151,22 +156,26 @@ def _add_deployed_dependencies(
         key = pending.pop()
         resource = deployed(key) if deployed else None
         if resource is None:
-            problems.append(
-                Problem(
-                    file="(deployment)",
-                    element_id=key,
-                    message=(
-                        f"a call activity calls process '{key}', which is neither in this deployment "
-                        "nor deployed: "
-                        "deploy it first or in the same deployment"
-                    ),
-                )
-            )
+            problems.extend(_missing_callee(key, trees))
             continue
         parser.add_bpmn_xml(load_bpmn(resource.content, resource.name), resource.name)
         hashes[key] = resource.content_hash
         pending |= set(parser.get_process_dependencies()) - set(parser.process_parsers)
     return hashes
+
+
+def _missing_callee(key: str, trees: list[tuple[Resource, Any]]) -> list[Problem]:
+    """One problem per call activity that calls ``key``, located in its file."""
+    message = (
+        f"calls process '{key}', which is neither in this deployment nor deployed: "
+        "deploy that process first, or in the same deployment"
+    )
+    return [
+        _located(node, resource.name, message)
+        for resource, tree in trees
+        for node in tree.getroot().iterfind(".//bpmn:callActivity", _NS)
+        if node.get("calledElement") == key
+    ]
 
 
 def _start_message(spec: Any) -> str | None:
