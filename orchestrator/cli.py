@@ -11,6 +11,7 @@ from pathlib import Path
 
 from .access import Scope, add_agency, create_token, list_agencies, map_topic, revoke_token
 from .bpmn.compiler import Resource
+from .calendar.cli import register as register_calendar
 from .config import Settings
 from .errors import DeploymentRefused, OrchestratorError
 from .store.db import Database
@@ -82,6 +83,8 @@ def _parser() -> argparse.ArgumentParser:
     token_revoke = token_commands.add_parser("revoke", help="revoke a token by its client id")
     token_revoke.add_argument("client_id")
     token_revoke.set_defaults(run=_token_revoke)
+
+    register_calendar(commands)
 
     start = commands.add_parser("start", help="start a process instance")
     start.add_argument("key")

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from orchestrator.calendar import models as _calendar_models  # noqa: F401  (its tables are truncated too)
 from orchestrator.config import Settings
 from orchestrator.handler_sdk import HandlerRegistry
 from orchestrator.runtime import Runtime

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine, pool
 
+from orchestrator.calendar import models as _calendar_models  # noqa: F401  (registers its tables)
 from orchestrator.store.models import Base
 
 config = context.config

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 15:49:56.464892
+Create Date: 2026-11-22 16:01:59.771201
 """
 
 from __future__ import annotations
@@ -29,6 +29,33 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("code"),
     )
+    op.create_table(
+        "calendar_day",
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("date", sa.Date(), nullable=False),
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("scope", sa.String(length=16), nullable=False),
+        sa.Column("scope_code", sa.String(length=64), nullable=True),
+        sa.Column("name", sa.String(length=255), nullable=False),
+        sa.Column("source", sa.Text(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("replaced_by_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("origin", sa.String(length=255), nullable=True),
+        sa.Column("imported_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["replaced_by_id"],
+            ["calendar_day.id"],
+        ),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("calendar_day", schema=None) as batch_op:
+        batch_op.create_index("ix_calendar_day_active_date", ["active", "date"], unique=False)
+        batch_op.create_index("ix_calendar_day_key", ["date", "scope", "scope_code"], unique=False)
+
     op.create_table(
         "deployment",
         sa.Column("id", sa.String(length=36), nullable=False),
@@ -102,6 +129,19 @@ def upgrade() -> None:
             postgresql_where=sa.text("status IN ('queued', 'running')"),
         )
 
+    op.create_table(
+        "office_hours",
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("agency_code", sa.String(length=64), nullable=True),
+        sa.Column("sessions", sa.JSON(), nullable=False),
+        sa.Column("cutoff", sa.String(length=5), nullable=False),
+        sa.Column("province_code", sa.String(length=64), nullable=True),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("agency_code"),
+    )
     op.create_table(
         "api_client",
         sa.Column("id", sa.String(length=36), nullable=False),
@@ -282,6 +322,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_api_client_agency_code"))
 
     op.drop_table("api_client")
+    op.drop_table("office_hours")
     with op.batch_alter_table("job", schema=None) as batch_op:
         batch_op.drop_index(
             "ux_job_dedupe_open",
@@ -301,4 +342,9 @@ def downgrade() -> None:
 
     op.drop_table("event")
     op.drop_table("deployment")
+    with op.batch_alter_table("calendar_day", schema=None) as batch_op:
+        batch_op.drop_index("ix_calendar_day_key")
+        batch_op.drop_index("ix_calendar_day_active_date")
+
+    op.drop_table("calendar_day")
     op.drop_table("agency")
