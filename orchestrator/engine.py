@@ -23,12 +23,15 @@ from .bpmn.expression_functions import DEFAULT_FUNCTIONS
 from .bpmn.expressions import ExpressionError
 from .bpmn.script_engine import SafeScriptEngine
 from .bpmn.serializer import StateSerializer
+from .calendar import BusinessCalendar
 from .clock import utcnow
 from .config import Settings
+from .deadlines.calendar_source import CalendarSource
+from .deadlines.tracking import track_deadlines
 from .errors import Conflict, NotFound, StepFailed
 from .handler_sdk import HandlerRegistry
 from .projection import project
-from .spec_cache import SpecCache
+from .spec_cache import LoadedSpec, SpecCache
 from .store.db import Database
 from .store.history import append_event
 from .store.models import ExternalTaskRow, ProcessDefinition, ProcessInstance
@@ -47,6 +50,9 @@ class StepContext:
     now: datetime
     actor: str | None
     settings: Settings
+    calendar: BusinessCalendar
+    properties: dict[str, str] = field(default_factory=dict)  # the process's camunda:properties
+    started: bool = False  # this step created the instance
     history: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
     def record(self, type_: str, **fields: Any) -> None:
@@ -61,8 +67,15 @@ class Engine:
         self.handlers = handlers
         self._local = threading.local()
         self.specs = SpecCache(db, self.serializer)
+        self.calendars = CalendarSource(db)
         # Stateless, so one is shared; it is re-attached after every load (trap 5).
-        self.script_engine = SafeScriptEngine(functions=DEFAULT_FUNCTIONS)
+        self.script_engine = SafeScriptEngine(
+            functions={**DEFAULT_FUNCTIONS, "workingDue": self._working_due}
+        )
+
+    def _working_due(self, duration: str, agency: str | None = None) -> str:
+        """``${workingDue('2wd')}``: a timer due counted on the working-day calendar from now."""
+        return self.calendars.get().add(utcnow(), duration, agency=agency).isoformat()
 
     def serializer(self) -> StateSerializer:
         """This thread's serializer (SpiffWorkflow's registry is not thread-safe)."""
@@ -105,7 +118,8 @@ class Engine:
             )
             session.add(instance)
             session.flush()  # the row must exist before projection rows reference it
-            context = StepContext(session, instance, workflow, now, actor, self.settings)
+            context = self._context(session, instance, workflow, loaded, now, actor)
+            context.started = True
             context.record("instance_started", data={"business_key": business_key})
             self._finish(context)
         return instance
@@ -161,7 +175,9 @@ class Engine:
             )
         if instance.status != "running":
             raise Conflict(f"process instance is {instance.status}")
-        context = StepContext(session, instance, self.load(instance), utcnow(), actor, self.settings)
+        loaded = self.specs.get(instance.definition_id)
+        workflow = self.load(instance)
+        context = self._context(session, instance, workflow, loaded, utcnow(), actor)
         try:
             result = act(context)
         except (SpiffWorkflowException, ExpressionError) as error:
@@ -170,9 +186,23 @@ class Engine:
         return result
 
     def load(self, instance: ProcessInstance) -> BpmnWorkflow:
+        """The live workflow of an instance row, for reading (changes go through ``step``)."""
         loaded = self.specs.get(instance.definition_id)
         return self.serializer().restore(
             instance.state, loaded.spec, loaded.subprocess_specs, self.script_engine
+        )
+
+    def _context(
+        self,
+        session: Session,
+        instance: ProcessInstance,
+        workflow: BpmnWorkflow,
+        loaded: LoadedSpec,
+        now: datetime,
+        actor: str | None,
+    ) -> StepContext:
+        return StepContext(
+            session, instance, workflow, now, actor, self.settings, self.calendars.get(), loaded.properties
         )
 
     def _finish(self, context: StepContext) -> None:
@@ -186,7 +216,7 @@ class Engine:
         instance.serializer_version = StateSerializer.version
         instance.version += 1
         instance.updated_at = context.now
-        project(context, self.handlers.topics())
+        track_deadlines(context, project(context, self.handlers.topics()))
         for type_, fields in context.history:
             append_event(
                 context.session,

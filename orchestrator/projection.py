@@ -8,6 +8,7 @@ transaction.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from SpiffWorkflow.camunda.specs.user_task import UserTask
@@ -28,7 +29,16 @@ TASK_CHANNEL = "lienthong_external_task"  # PostgreSQL NOTIFY channel: a new tas
 _OPEN = TaskState.READY | TaskState.STARTED | TaskState.WAITING
 
 
-def project(context: StepContext, handler_topics: frozenset[str]) -> None:
+@dataclass(frozen=True)
+class Projected:
+    """What this step changed in the open external tasks: the deadline clocks follow it."""
+
+    open_tasks: list[Any]
+    opened: list[Any]  # external tasks handed over in this step
+    closed: set[str]  # ids of external tasks that ended in this step (completed or cancelled)
+
+
+def project(context: StepContext, handler_topics: frozenset[str]) -> Projected:
     workflow, instance = context.workflow, context.instance
     open_tasks = workflow.get_tasks(state=_OPEN)
     # The previous projection says which rows exist: no SELECT needed to diff them.
@@ -40,7 +50,7 @@ def project(context: StepContext, handler_topics: frozenset[str]) -> None:
     instance.variables = _variables(workflow, open_tasks)
     instance.current_activities = [_activity(task) for task in open_tasks if _is_visible(task)]
     instance.next_timer_at = None if workflow.is_completed() else next_timer_at(workflow)
-    _project_external_tasks(
+    opened, closed = _project_external_tasks(
         context,
         [t for t in open_tasks if _is_external(t)],
         _ids(previous, ExternalTask, "STARTED"),
@@ -51,6 +61,7 @@ def project(context: StepContext, handler_topics: frozenset[str]) -> None:
         [t for t in open_tasks if isinstance(t.task_spec, UserTask) and t.state == TaskState.READY],
         _ids(previous, UserTask, "READY"),
     )
+    return Projected(open_tasks, opened, closed)
 
 
 def _ids(previous: set[tuple[str, str, str]], spec_class: type, state: str) -> set[str]:
@@ -102,7 +113,7 @@ def _variables(workflow: Any, open_tasks: list[Any]) -> dict[str, Any]:
 
 def _project_external_tasks(
     context: StepContext, tasks: list[Any], existing: set[str], handler_topics: frozenset[str]
-) -> None:
+) -> tuple[list[Any], set[str]]:
     session, instance = context.session, context.instance
     wanted = {str(task.id): task for task in tasks}
     gone = existing - set(wanted)
@@ -110,9 +121,11 @@ def _project_external_tasks(
         session.execute(delete(ExternalTaskRow).where(ExternalTaskRow.id.in_(gone)))
     environment = context.workflow.script_engine.environment
     announced: set[str] = set()
+    opened = []
     for task_id, task in wanted.items():
         if task_id in existing:
             continue
+        opened.append(task)
         spec: ExternalTask = task.task_spec
         in_process = spec.topic in handler_topics
         agency = spec.agency or _mapped_agency(session, spec.topic)
@@ -151,6 +164,7 @@ def _project_external_tasks(
                 max_attempts=context.settings.handler_max_attempts,
             )
     _announce(session, announced)
+    return opened, gone
 
 
 def _mapped_agency(session: Session, topic: str) -> str | None:

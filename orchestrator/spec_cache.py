@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
@@ -25,6 +25,7 @@ class LoadedSpec:
     key: str
     spec: Any
     subprocess_specs: dict[str, Any]
+    properties: dict[str, str] = field(default_factory=dict)  # the process's camunda:properties
 
 
 class SpecCache:
@@ -48,20 +49,28 @@ class SpecCache:
                 self._entries.popitem(last=False)
         return loaded
 
-    def put(self, definition_id: str, key: str, spec: Any, subprocess_specs: dict[str, Any]) -> None:
+    def put(
+        self,
+        definition_id: str,
+        key: str,
+        spec: Any,
+        subprocess_specs: dict[str, Any],
+        properties: dict[str, str],
+    ) -> None:
         """Seed the cache right after a deployment parsed the spec anyway."""
         with self._lock:
-            self._entries[definition_id] = LoadedSpec(definition_id, key, spec, subprocess_specs)
+            self._entries[definition_id] = LoadedSpec(definition_id, key, spec, subprocess_specs, properties)
 
     def _load(self, definition_id: str) -> LoadedSpec:
         with self._db.read() as session:
             row = session.execute(
-                select(ProcessDefinition.key, ProcessDefinition.spec_state).where(
-                    ProcessDefinition.id == definition_id
-                )
+                select(
+                    ProcessDefinition.key, ProcessDefinition.spec_state, ProcessDefinition.properties
+                ).where(ProcessDefinition.id == definition_id)
             ).one_or_none()
         if row is None:
             raise NotFound(f"process definition '{definition_id}' does not exist")
         serializer: StateSerializer = self._serializers()
         spec, subprocess_specs = serializer.restore_specs(row.spec_state)
-        return LoadedSpec(definition_id, row.key, spec, subprocess_specs)
+        properties = (row.properties or {}).get("properties") or {}
+        return LoadedSpec(definition_id, row.key, spec, subprocess_specs, properties)

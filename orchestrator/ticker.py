@@ -13,6 +13,7 @@ from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from .clock import utcnow
+from .deadlines.enforcement import sweep_deadlines
 from .engine import Engine
 from .services.due_timers import fire_due_timers
 
@@ -20,8 +21,13 @@ log = logging.getLogger(__name__)
 
 
 def tick(engine: Engine) -> int:
-    """One sweep: fire every due timer. Tests call this directly after moving the clock."""
-    return fire_due_timers(engine)
+    """One sweep: fire due timers, then warn and escalate deadlines; returns the timers fired.
+
+    Tests call it directly after moving the clock.
+    """
+    fired = fire_due_timers(engine)
+    sweep_deadlines(engine)
+    return fired
 
 
 def start_ticker(engine: Engine) -> BackgroundScheduler:
@@ -37,7 +43,7 @@ def start_ticker(engine: Engine) -> BackgroundScheduler:
         "interval",
         args=[engine],
         seconds=engine.settings.ticker_interval_seconds,
-        id="fire-due-timers",
+        id="tick",
         next_run_time=utcnow(),
     )
     scheduler.start()

@@ -15,9 +15,10 @@ from typing import Any
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 
 from .checks import check_definitions, executable_processes
+from .domain_lint import lint_procedure
 from .expressions import check_syntax
 from .extensions import BPMN_NS, CAMUNDA_NS, read_extensions
-from .parser import LienthongParser
+from .parser import WORKING_DURATION, LienthongParser
 from .problems import DiagramRejected, Problem
 from .xml import load_bpmn
 
@@ -86,7 +87,11 @@ def compile_resources(resources: Iterable[Resource], deployed: DeployedLookup | 
         except DiagramRejected as rejected:
             problems.extend(rejected.problems)
             continue
-        found = check_definitions(tree, resource.name) + _expression_problems(tree, resource.name)
+        found = (
+            check_definitions(tree, resource.name)
+            + lint_procedure(tree, resource.name)
+            + _expression_problems(tree, resource.name)
+        )
         problems.extend(found)
         if not any(p.severity == "error" for p in found):
             trees.append((resource, tree))
@@ -219,6 +224,8 @@ def _expression_problems(tree: Any, filename: str) -> list[Problem]:
             if _in_top_level_start(node):
                 continue  # a process's start timer is not run here (the validator warns)
             text = (node.text or "").strip()
+            if WORKING_DURATION.fullmatch(text):
+                continue  # a working-time timer ("2wd"), armed on the business calendar
             error = check_syntax(text) if text else None
             if error:
                 problems.append(_located(node, filename, f"expression '{text[:80]}' cannot be read: {error}"))

@@ -50,6 +50,7 @@ from SpiffWorkflow.bpmn.specs.defaults import (
     SubWorkflowTask,
 )
 from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimeDateEventDefinition
 from SpiffWorkflow.camunda.parser.CamundaParser import NSMAP, CamundaParser
 from SpiffWorkflow.camunda.parser.task_spec import UserTaskParser
 from SpiffWorkflow.camunda.specs.user_task import UserTask
@@ -62,6 +63,8 @@ from .specs import (
     SequentialCollectionTask,
 )
 
+# Working days or working hours, fractions allowed: "2wd", "0.5wd", "4wh" (see orchestrator/calendar).
+WORKING_DURATION = re.compile(r"\d+(?:\.\d+)?w[dh]")
 _BARE_NAME = re.compile(r"^\s*(?:[$#]\{\s*)?([A-Za-z][A-Za-z0-9_]*)\s*\}?\s*$")
 
 
@@ -134,14 +137,27 @@ def _with_extensions(base: type) -> type:
     return type(f"Camunda{base.__name__}", (_KeepsExtensions, _MultiInstanceFromCollection, base), {})
 
 
-class _ConditionalEventsAreLenient:
+class _CamundaEventRules:
     def parse_conditional_event(self, event: Any) -> LenientConditionalEventDefinition:
         definition = super().parse_conditional_event(event)  # type: ignore[misc]
         return LenientConditionalEventDefinition(definition.expression, description=definition.description)
 
+    def parse_timer_event(self, event: Any) -> Any:
+        """A working-time duration (``2wd``, ``0.5wd``, ``4wh``) counts on the business calendar.
+
+        The diagram keeps what the analyst typed; the spec arms the timer at the instant the
+        calendar gives (a time date), through the ``workingDue`` expression function.
+        """
+        duration = event.find(f"{{{NSMAP['bpmn']}}}timeDuration")
+        text = (duration.text or "").strip() if duration is not None else ""
+        if WORKING_DURATION.fullmatch(text):
+            name = self.node.get("name", self.node.get("id"))  # type: ignore[attr-defined]
+            return TimeDateEventDefinition(name, f"${{workingDue('{text}')}}", description="Timer")
+        return super().parse_timer_event(event)  # type: ignore[misc]
+
 
 def _event_parser(base: type) -> type:
-    return type(f"Camunda{base.__name__}", (_KeepsExtensions, _ConditionalEventsAreLenient, base), {})
+    return type(f"Camunda{base.__name__}", (_KeepsExtensions, _CamundaEventRules, base), {})
 
 
 class TopLevelStartEventParser(_event_parser(StartEventParser)):  # type: ignore[misc]

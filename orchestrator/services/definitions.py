@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -22,7 +23,8 @@ from ..bpmn.serializer import StateSerializer
 from ..clock import utcnow
 from ..engine import Engine
 from ..errors import Conflict, DeploymentRefused, NotFound
-from ..store.models import Deployment, ProcessDefinition
+from ..store.models import Deployment, ProcessDefinition, ProcessInstance
+from .variables import check_variables
 
 
 @dataclass
@@ -64,6 +66,21 @@ def get_definition_by_id(engine: Engine, definition_id: str) -> ProcessDefinitio
     if definition is None:
         raise NotFound(f"process definition '{definition_id}' does not exist")
     return definition
+
+
+def start_definition_by_id(
+    engine: Engine,
+    definition_id: str,
+    *,
+    business_key: str | None = None,
+    variables: dict[str, Any] | None = None,
+    actor: str | None = None,
+) -> ProcessInstance:
+    """Start exactly this version (Camunda's ``/process-definition/{id}/start``), not the newest."""
+    definition = get_definition_by_id(engine, definition_id)
+    return engine.start(
+        definition, business_key=business_key, variables=check_variables(variables), actor=actor
+    )
 
 
 def list_latest_definitions(engine: Engine) -> list[ProcessDefinition]:
@@ -116,7 +133,13 @@ def deploy(
     except IntegrityError as error:
         raise Conflict("another deployment of the same process ran at the same time: deploy again") from error
     for compiled, definition in zip(_created(compilation.processes, result), result.definitions, strict=True):
-        engine.specs.put(definition.id, definition.key, compiled.spec, compiled.subprocess_specs)
+        engine.specs.put(
+            definition.id,
+            definition.key,
+            compiled.spec,
+            compiled.subprocess_specs,
+            compiled.properties.get("properties") or {},
+        )
     result.warnings = warnings
     return result
 

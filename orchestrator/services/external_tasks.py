@@ -19,23 +19,63 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from ..access import Principal
 from ..engine import Engine, StepContext
 from ..store.models import ExternalTaskRow
 from .instances import find_open_task, finish_task
+from .task_views import check_active, check_lock_owner, ensure_visible, visible_row
 from .variables import check_variables
 
 ERROR_MESSAGE_LIMIT = 666  # Camunda cuts errorMessage here; details are kept whole
 
 
 def complete_external_task(
-    engine: Engine, task_id: str, *, variables: dict[str, Any] | None = None, actor: str | None = None
+    engine: Engine,
+    task_id: str,
+    *,
+    variables: dict[str, Any] | None = None,
+    local_variables: dict[str, Any] | None = None,
+    actor: str | None = None,
+    worker_id: str | None = None,
+    principal: Principal | None = None,
 ) -> None:
-    values = check_variables(variables)
+    """Complete the task and run on to the next wait state, in one step.
+
+    With ``principal``, a task of another agency is a 404; with ``worker_id``, only the
+    worker holding the lock may complete (400 otherwise; the lock's expiry is not checked,
+    as in Camunda).  ``local_variables`` are merged like ``variables`` (which win on a
+    clash): the projection has no task-local scope that outlives the task, and output
+    mappings can read them either way.
+    """
+    values = {**check_variables(local_variables), **check_variables(variables)}
+    _check_caller(engine, task_id, principal)
 
     def act(context: StepContext) -> None:
+        _check_lock_holder(context, task_id, principal, worker_id, "completed")
         finish_task(context, find_open_task(context, task_id), values)
 
     engine.step_for_task(task_id, act, actor=actor)
+
+
+def _check_caller(engine: Engine, task_id: str, principal: Principal | None) -> None:
+    """404 before the step for a task the principal may not see.
+
+    Checked first so that another agency's id never reaches the step, whose own
+    refusals (e.g. "process instance is suspended") would confirm that it exists.
+    """
+    if principal is not None:
+        ensure_visible(engine, principal, task_id)
+
+
+def _check_lock_holder(
+    context: StepContext, task_id: str, principal: Principal | None, worker_id: str | None, verb: str
+) -> None:
+    if worker_id is None:
+        return
+    # Row-locked: a concurrent fetchAndLock skips the task until this step commits.
+    row = visible_row(context.session, principal, task_id, for_update=True)
+    check_lock_owner(row, worker_id, verb)
+    check_active(row)
 
 
 def throw_bpmn_error(
@@ -46,11 +86,18 @@ def throw_bpmn_error(
     message: str = "",
     variables: dict[str, Any] | None = None,
     actor: str | None = None,
+    worker_id: str | None = None,
+    principal: Principal | None = None,
 ) -> bool:
-    """Deliver a BPMN error; True when a boundary caught it, False when it became an incident."""
+    """Deliver a BPMN error; True when a boundary caught it, False when it became an incident.
+
+    ``worker_id`` and ``principal`` are checked as in :func:`complete_external_task`.
+    """
     values = check_variables(variables)
+    _check_caller(engine, task_id, principal)
 
     def act(context: StepContext) -> bool:
+        _check_lock_holder(context, task_id, principal, worker_id, "failed with a BPMN error")
         task = find_open_task(context, task_id)
         boundary = _catching_boundary(context, task, code)
         if boundary is None:

@@ -257,3 +257,63 @@ class IdempotencyRecord(Base):
     status_code: Mapped[int] = mapped_column(Integer)
     response: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Deadline(Base):
+    """A statutory clock: one per dossier (the appointment) and one per budgeted step (a leg)."""
+
+    __tablename__ = "deadline"
+    __table_args__ = (
+        Index(
+            "ix_deadline_warn_running",
+            "warn_at",
+            sqlite_where=text("state = 'running'"),
+            postgresql_where=text("state = 'running'"),
+        ),
+        Index(
+            "ix_deadline_due_open",
+            "due_at",
+            sqlite_where=text("state IN ('running', 'warned')"),
+            postgresql_where=text("state IN ('running', 'warned')"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    instance_id: Mapped[str] = mapped_column(
+        ForeignKey("process_instance.id", ondelete="CASCADE"), index=True
+    )
+    scope: Mapped[str] = mapped_column(String(8))  # dossier | step
+    task_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    activity_id: Mapped[str | None] = mapped_column(String(255))
+    activity_name: Mapped[str | None] = mapped_column(String(255))
+    agency: Mapped[str | None] = mapped_column(String(64), index=True)
+    budget: Mapped[str] = mapped_column(String(32))
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime())  # start of counting
+    due_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # shifted by pauses; None while paused
+    original_due_at: Mapped[datetime] = mapped_column(UtcDateTime())  # the appointment: never overwritten
+    rescheduled_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # the one re-appointment
+    reappointed_by: Mapped[str | None] = mapped_column(String(64))
+    reappointment_reason: Mapped[str | None] = mapped_column(Text)
+    warn_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    pauses: Mapped[list[Any]] = mapped_column(JSON, default=list)  # [[start, end|null, reason], ...]
+    supplement_count: Mapped[int] = mapped_column(Integer, default=0)
+    state: Mapped[str] = mapped_column(String(16))  # running | paused | warned | overdue | met
+    warned_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    overdue_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    outcome: Mapped[str | None] = mapped_column(String(8))  # early | on_time | late
+
+
+class Notification(Base):
+    """A notice to deliver (deadline warning, overdue escalation, apology); channels come later."""
+
+    __tablename__ = "notification"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    instance_id: Mapped[str] = mapped_column(String(36), index=True)
+    deadline_id: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
+    kind: Mapped[str] = mapped_column(String(32))  # deadline_warning | deadline_overdue | reappointment
+    agency: Mapped[str | None] = mapped_column(String(64), index=True)
+    message: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 16:01:59.771201
+Create Date: 2026-11-22 16:06:25.675469
 """
 
 from __future__ import annotations
@@ -130,6 +130,24 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "notification",
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("instance_id", sa.String(length=36), nullable=False),
+        sa.Column("deadline_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("agency", sa.String(length=64), nullable=True),
+        sa.Column("message", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("notification", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_notification_agency"), ["agency"], unique=False)
+        batch_op.create_index(batch_op.f("ix_notification_instance_id"), ["instance_id"], unique=False)
+
+    op.create_table(
         "office_hours",
         sa.Column(
             "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
@@ -241,6 +259,54 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_process_instance_status"), ["status"], unique=False)
 
     op.create_table(
+        "deadline",
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("instance_id", sa.String(length=36), nullable=False),
+        sa.Column("scope", sa.String(length=8), nullable=False),
+        sa.Column("task_id", sa.String(length=36), nullable=True),
+        sa.Column("activity_id", sa.String(length=255), nullable=True),
+        sa.Column("activity_name", sa.String(length=255), nullable=True),
+        sa.Column("agency", sa.String(length=64), nullable=True),
+        sa.Column("budget", sa.String(length=32), nullable=False),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("due_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("original_due_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("rescheduled_due_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("reappointed_by", sa.String(length=64), nullable=True),
+        sa.Column("reappointment_reason", sa.Text(), nullable=True),
+        sa.Column("warn_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("pauses", sa.JSON(), nullable=False),
+        sa.Column("supplement_count", sa.Integer(), nullable=False),
+        sa.Column("state", sa.String(length=16), nullable=False),
+        sa.Column("warned_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("overdue_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("outcome", sa.String(length=8), nullable=True),
+        sa.ForeignKeyConstraint(["instance_id"], ["process_instance.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("deadline", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_deadline_agency"), ["agency"], unique=False)
+        batch_op.create_index(
+            "ix_deadline_due_open",
+            ["due_at"],
+            unique=False,
+            sqlite_where=sa.text("state IN ('running', 'warned')"),
+            postgresql_where=sa.text("state IN ('running', 'warned')"),
+        )
+        batch_op.create_index(batch_op.f("ix_deadline_instance_id"), ["instance_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_deadline_task_id"), ["task_id"], unique=False)
+        batch_op.create_index(
+            "ix_deadline_warn_running",
+            ["warn_at"],
+            unique=False,
+            sqlite_where=sa.text("state = 'running'"),
+            postgresql_where=sa.text("state = 'running'"),
+        )
+
+    op.create_table(
         "external_task",
         sa.Column("id", sa.String(length=36), nullable=False),
         sa.Column("instance_id", sa.String(length=36), nullable=False),
@@ -300,6 +366,22 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_external_task_agency"))
 
     op.drop_table("external_task")
+    with op.batch_alter_table("deadline", schema=None) as batch_op:
+        batch_op.drop_index(
+            "ix_deadline_warn_running",
+            sqlite_where=sa.text("state = 'running'"),
+            postgresql_where=sa.text("state = 'running'"),
+        )
+        batch_op.drop_index(batch_op.f("ix_deadline_task_id"))
+        batch_op.drop_index(batch_op.f("ix_deadline_instance_id"))
+        batch_op.drop_index(
+            "ix_deadline_due_open",
+            sqlite_where=sa.text("state IN ('running', 'warned')"),
+            postgresql_where=sa.text("state IN ('running', 'warned')"),
+        )
+        batch_op.drop_index(batch_op.f("ix_deadline_agency"))
+
+    op.drop_table("deadline")
     with op.batch_alter_table("process_instance", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_process_instance_status"))
         batch_op.drop_index(batch_op.f("ix_process_instance_process_key"))
@@ -323,6 +405,11 @@ def downgrade() -> None:
 
     op.drop_table("api_client")
     op.drop_table("office_hours")
+    with op.batch_alter_table("notification", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_notification_instance_id"))
+        batch_op.drop_index(batch_op.f("ix_notification_agency"))
+
+    op.drop_table("notification")
     with op.batch_alter_table("job", schema=None) as batch_op:
         batch_op.drop_index(
             "ux_job_dedupe_open",
