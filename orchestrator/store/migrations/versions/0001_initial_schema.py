@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 16:06:25.675469
+Create Date: 2026-11-22 16:16:06.228371
 """
 
 from __future__ import annotations
@@ -114,6 +114,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("job", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_job_leased",
+            ["lease_expires_at"],
+            unique=False,
+            sqlite_where=sa.text("status = 'running'"),
+            postgresql_where=sa.text("status = 'running'"),
+        )
         batch_op.create_index(
             "ix_job_runnable",
             ["run_at"],
@@ -420,6 +427,11 @@ def downgrade() -> None:
             "ix_job_runnable",
             sqlite_where=sa.text("status = 'queued'"),
             postgresql_where=sa.text("status = 'queued'"),
+        )
+        batch_op.drop_index(
+            "ix_job_leased",
+            sqlite_where=sa.text("status = 'running'"),
+            postgresql_where=sa.text("status = 'running'"),
         )
 
     op.drop_table("job")
