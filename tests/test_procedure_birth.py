@@ -17,12 +17,20 @@ from orchestrator.services.instances import correlate_message
 from orchestrator.store.models import ExternalTaskRow, ProcessInstance
 from orchestrator.ticker import tick
 
+from .api_helpers import authenticate
+
 DIAGRAM = Path(__file__).resolve().parent.parent / "processes" / "birth-registration.bpmn"
 KEY = "lien-thong-khai-sinh"
 PROBLEM = "application/problem+json"
 APPLICANT = {"nguoiNopHoSo": "Nguyễn Thị Lan", "hoTenTre": "Trần Minh An", "ngaySinhTre": "2026-03-02"}
 # A Monday in office hours, Vietnam time; the timer test moves the clock from here.
 MONDAY = datetime(2026, 3, 9, 2, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def client(client, runtime):
+    """Every call here is made by a desk officer's token."""
+    return authenticate(client, runtime)
 
 
 @pytest.fixture
@@ -35,7 +43,9 @@ def procedure(runtime, handlers):
     definition = result.definitions[0]
     assert definition.name.startswith("Liên thông đăng ký khai sinh")
     assert definition.properties["properties"] == {
-        "thoiHanGiaiQuyet": "3wd",
+        "budget": "3wd",
+        "warnBefore": "1wd",
+        "cutoff": "15:00",
         "maTTHC": "1.001193",
         "coQuanChuTri": "UBND-XA",
     }

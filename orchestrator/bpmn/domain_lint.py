@@ -126,7 +126,10 @@ _PAUSE_PLACE = (
     "pauseClock has effect only where the dossier waits for the applicant: put it on an "
     "intermediate catch event or a receive task"
 )
-_BAD_STOPS = "stopsClock {value!r} must be true or false: choose Có or Không in Kết thúc xử lý (trạng thái 9)"
+_BAD_STOPS = (
+    "stopsClock {value!r} must be true or false (lower case): choose Có or Không in Kết thúc xử lý "
+    "(trạng thái 9)"
+)
 _BAD_TIMER = (
     "timer duration {value!r} looks like a working duration but is malformed: write the number and "
     "the unit in lower case with no space and a dot for decimals, e.g. 2wd, 0.5wd or 4wh (working "
@@ -138,9 +141,10 @@ _CANNOT_COMPARE = (
 )
 _OVER_BUDGET = (
     "step budgets on the longest path add up to {total} working hours, more than the procedure's "
-    "budget {budget} working hours ({budget_text}): {path}; shorten these step budgets, mark the step "
-    "that ends processing with stopsClock, or raise the procedure's budget"
+    "budget {budget} working hours ({budget_text}): {path}; shorten these step budgets{stop_hint} or "
+    "raise the procedure's budget"
 )
+_STOP_HINT = ", mark the step that ends processing (status 9) with stopsClock=true,"
 
 
 def _b(local: str) -> str:
@@ -284,7 +288,7 @@ def _check_nodes(process: _Element, statutory: bool, lint: _Lint) -> dict[_Eleme
             budget = lint.duration(props["budget"], node, "budget", severity=severity)
             if budget is not None:
                 budgets[node] = budget
-        if "stopsClock" in props and _value(props["stopsClock"]).lower() not in _BOOLEANS:
+        if "stopsClock" in props and _value(props["stopsClock"]) not in _BOOLEANS:
             lint.add(props["stopsClock"], node, _BAD_STOPS.format(value=_value(props["stopsClock"])))
         if "pauseClock" in props:
             value = _value(props["pauseClock"])
@@ -362,7 +366,7 @@ class _Graph:
             else:
                 key = self.node((child, ""), self.minutes(child))
                 ends[child.get("id") or ""] = (key, key)
-            if _value(_properties(child).get("stopsClock")).lower() == "true":
+            if _value(_properties(child).get("stopsClock")) == "true":
                 self.stops.add(ends[child.get("id") or ""][1])
         has_incoming: set[str] = set()
         has_outgoing: set[str] = set()
@@ -467,6 +471,7 @@ def _check_sum(process: _Element, budget: Duration, budgets: dict[_Element, Dura
                 budget=_hours(budget.working_minutes),
                 budget_text=budget,
                 path=_describe(path, budgets),
+                stop_hint="" if graph.stops else _STOP_HINT,
             ),
         )
 
