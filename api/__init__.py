@@ -14,7 +14,7 @@ from orchestrator.runtime import Runtime
 
 from .camunda import blueprint as camunda_blueprint
 from .problems import register_problem_handlers
-from .v1 import blueprint as v1_blueprint
+from .v1 import register_api as register_v1_api
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None, **config: Any) -> Flask:
@@ -24,7 +24,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
     app.json.ensure_ascii = False
     app.extensions["lienthong"] = runtime or Runtime.create(settings)
     register_problem_handlers(app)
-    app.register_blueprint(v1_blueprint)
+    register_v1_api(app)
     app.register_blueprint(camunda_blueprint)
 
     @app.get("/health")

@@ -43,7 +43,7 @@ def project(context: StepContext, handler_topics: frozenset[str]) -> Projected:
     open_tasks = workflow.get_tasks(state=_OPEN)
     # The previous projection says which rows exist: no SELECT needed to diff them.
     previous = {(a["type"], a["state"], a["task_id"]) for a in instance.current_activities or []}
-    if workflow.is_completed():
+    if workflow.is_completed() and instance.status == "running":  # a cancel sets its own status
         instance.status = "completed"
         instance.ended_at = context.now
         context.record("instance_completed")

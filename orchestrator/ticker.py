@@ -7,6 +7,7 @@ with no leader and no timer fires twice (APScheduler's FAQ: job stores can't be 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.memory import MemoryJobStore
@@ -16,8 +17,10 @@ from .clock import utcnow
 from .deadlines.enforcement import sweep_deadlines
 from .engine import Engine
 from .services.due_timers import fire_due_timers
+from .services.idempotency import purge
 
 log = logging.getLogger(__name__)
+IDEMPOTENCY_RETENTION = timedelta(days=1)
 
 
 def tick(engine: Engine) -> int:
@@ -46,5 +49,11 @@ def start_ticker(engine: Engine) -> BackgroundScheduler:
         id="tick",
         next_run_time=utcnow(),
     )
+    scheduler.add_job(purge_idempotency_keys, "interval", args=[engine], hours=1, id="purge-idempotency")
     scheduler.start()
     return scheduler
+
+
+def purge_idempotency_keys(engine: Engine) -> int:
+    """Stored answers carry dossier data: keep them only as long as clients retry (a day)."""
+    return purge(engine.db, created_before=utcnow() - IDEMPOTENCY_RETENTION)

@@ -6,9 +6,16 @@ import pytest
 
 from orchestrator.services import definitions
 
+from .api_helpers import authenticate
 from .bpmn_builder import flow, resource, two_step
 
 PROBLEM = "application/problem+json"
+
+
+@pytest.fixture
+def client(client, runtime):
+    """Every call here is made by a desk officer's token."""
+    return authenticate(client, runtime)
 
 
 @pytest.fixture

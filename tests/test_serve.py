@@ -13,6 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from orchestrator.access import create_token
+from orchestrator.store.db import Database
+
 from .bpmn_builder import chain, external, resource
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,9 +27,12 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _call(url: str, body: dict | None = None) -> dict:
+def _call(url: str, body: dict | None = None, token: str | None = None) -> dict:
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    headers = {"Content-Type": "application/json"}
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(url, data=data, headers=headers)
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
 
@@ -45,6 +51,10 @@ def server(database_url, tmp_path):
         ]
     )
     (processes / "tra-ket-qua.bpmn").write_bytes(resource(body, process_id="tra-ket-qua").content)
+    # The server shares the database, so a token made here is one it accepts.
+    database = Database(database_url)
+    _, token = create_token(database, name="serve test desk", scopes=["desk"])
+    database.dispose()
     port = _free_port()
     env = {
         **os.environ,
@@ -69,22 +79,25 @@ def server(database_url, tmp_path):
             if process.poll() is not None:
                 pytest.fail(process.stdout.read().decode())
             time.sleep(0.1)
-    yield base
+    yield base, token
     process.terminate()
     process.wait(10)
 
 
 def test_serve_loads_processes_and_runs_handlers(server):
     """processes/ is deployed at start; the embedded worker runs the in-process handler by itself."""
+    server, token = server
     assert _call(f"{server}/health") == {"status": "ok"}
-    assert [d["key"] for d in _call(f"{server}/api/v1/process-definitions")["items"]] == ["tra-ket-qua"]
+    listed = _call(f"{server}/api/v1/process-definitions", token=token)["items"]
+    assert [d["key"] for d in listed] == ["tra-ket-qua"]
     started = _call(
         f"{server}/api/v1/process-definitions/tra-ket-qua/start",
         {"businessKey": "HS-42", "variables": {"nguoiNopHoSo": "Trần Thị B"}},
+        token=token,
     )
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        view = _call(f"{server}/api/v1/process-instances/{started['id']}")
+        view = _call(f"{server}/api/v1/process-instances/{started['id']}", token=token)
         if [a["id"] for a in view["currentActivities"]] == ["desk"]:
             break
         time.sleep(0.1)

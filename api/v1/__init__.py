@@ -1,98 +1,73 @@
-"""Native REST API, version 1 (the minimal surface of the core; more comes with the agency API)."""
+"""Native REST API, version 1: flask-smorest views with OpenAPI 3 and RFC 9457 errors.
+
+The spec is served at ``/api/v1/openapi.json`` and Swagger UI at ``/api/v1/docs`` (both
+public); every other route needs a bearer token (see ``blueprint.ApiBlueprint``).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import http
 
-from flask import Blueprint, current_app, request
+import flask_smorest
+from flask import Flask
+from flask_smorest.utils import prepare_response
 
-from orchestrator.engine import Engine
-from orchestrator.errors import InvalidInput
-from orchestrator.services import definitions, instances
+from ..problems import PROBLEM_JSON
+from . import agencies, deadlines, definitions, instances
+from .blueprint import BEARER, PREFIX
+from .schemas import ProblemSchema
 
-blueprint = Blueprint("v1", __name__, url_prefix="/api/v1")
-
-
-def _engine() -> Engine:
-    return current_app.extensions["lienthong"].engine
-
-
-def _json_body() -> dict[str, Any]:
-    body = request.get_json(silent=True)
-    if body is None and request.content_length:
-        raise InvalidInput("the request body must be JSON")
-    if body is not None and not isinstance(body, dict):
-        raise InvalidInput("the request body must be a JSON object")
-    return body or {}
-
-
-def _definition_json(definition: Any) -> dict[str, Any]:
-    return {
-        "id": definition.id,
-        "key": definition.key,
-        "version": definition.version,
-        "name": definition.name,
-        "versionTag": definition.version_tag,
-        "resource": definition.resource_name,
-        "deployedAt": definition.deployed_at.isoformat(),
-    }
+CONFIG_PREFIX = "V1"  # the Api reads V1_* settings, so another smorest Api cannot collide
+DEFAULTS = {
+    "V1_API_TITLE": "lienthong",
+    "V1_API_VERSION": "v1",
+    "V1_OPENAPI_VERSION": "3.0.3",
+    "V1_OPENAPI_URL_PREFIX": PREFIX,
+    "V1_OPENAPI_JSON_PATH": "openapi.json",
+    "V1_OPENAPI_SWAGGER_UI_PATH": "docs",
+    "V1_OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/",
+    "V1_API_SPEC_OPTIONS": {
+        "info": {
+            "description": "Một cửa liên thông: procedures, dossiers and agencies. "
+            "Errors are RFC 9457 problem details; lists are cursor-paginated."
+        },
+        "security": [{BEARER: []}],
+    },
+}
 
 
-def _instance_json(view: instances.InstanceView) -> dict[str, Any]:
-    return {
-        "id": view.id,
-        "definitionId": view.definition_id,
-        "processKey": view.process_key,
-        "businessKey": view.business_key,
-        "status": view.status,
-        "version": view.version,
-        "variables": view.variables,
-        "currentActivities": [
-            {"id": a["id"], "name": a["name"], "type": a["type"], "state": a["state"], "taskId": a["task_id"]}
-            for a in view.current_activities
-        ],
-        "nextTimerAt": view.next_timer_at,
-        "createdAt": view.created_at,
-        "endedAt": view.ended_at,
-    }
+class ProblemApi(flask_smorest.Api):
+    """flask-smorest's Api with problem+json errors in the spec and no error handler of its own.
+
+    smorest would install an app-wide ``HTTPException`` handler answering ``{code, status}``;
+    the app's problem handlers already answer every HTTP error, and each v1 blueprint turns
+    webargs' validation errors into problems itself.
+    """
+
+    ERROR_SCHEMA = ProblemSchema
+
+    def _register_error_handlers(self) -> None:
+        """Leave the app's problem+json handlers in place (see the class docstring)."""
+
+    def _register_responses(self) -> None:
+        """The shared error responses, documented as ``application/problem+json``."""
+        for status in http.HTTPStatus:
+            response = {"description": status.phrase}
+            if status >= 400:
+                response["schema"] = self.ERROR_SCHEMA
+            prepare_response(response, self.spec, PROBLEM_JSON)
+            self.spec.components.response(status.name, response, lazy=True)
+        default = {"description": "Problem details", "schema": self.ERROR_SCHEMA}
+        prepare_response(default, self.spec, PROBLEM_JSON)
+        self.spec.components.response(self.DEFAULT_ERROR_RESPONSE_NAME, default, lazy=True)
 
 
-@blueprint.get("/process-definitions")
-def list_process_definitions() -> dict[str, Any]:
-    return {"items": [_definition_json(d) for d in definitions.list_latest_definitions(_engine())]}
-
-
-@blueprint.post("/process-definitions/<key>/start")
-def start_process(key: str) -> tuple[dict[str, Any], int]:
-    body = _json_body()
-    business_key = body.get("businessKey")
-    if business_key is not None and not isinstance(business_key, str):
-        raise InvalidInput("businessKey must be a string")
-    view = instances.start_instance(
-        _engine(), key, business_key=business_key, variables=body.get("variables"), actor="api"
-    )
-    return _instance_json(view), 201
-
-
-@blueprint.get("/process-instances/<instance_id>")
-def get_process_instance(instance_id: str) -> dict[str, Any]:
-    return _instance_json(instances.get_instance(_engine(), instance_id))
-
-
-@blueprint.post("/process-instances/<instance_id>/tasks/<task_id>/complete")
-def complete_task(instance_id: str, task_id: str) -> dict[str, Any]:
-    body = _json_body()
-    expected = request.headers.get("If-Match")
-    try:
-        expected_version = int(expected.strip('"')) if expected else body.get("expectedVersion")
-    except ValueError as error:
-        raise InvalidInput("If-Match must carry the instance version number") from error
-    view = instances.complete_task(
-        _engine(),
-        instance_id,
-        task_id,
-        variables=body.get("variables"),
-        actor="api",
-        expected_version=expected_version,
-    )
-    return _instance_json(view)
+def register_api(app: Flask) -> ProblemApi:
+    """Mount /api/v1 and its documentation on ``app`` (settings: ``V1_*`` in ``app.config``)."""
+    for name, value in DEFAULTS.items():
+        app.config.setdefault(name, value)
+    api = ProblemApi(app, config_prefix=CONFIG_PREFIX)
+    api.spec.components.security_scheme(BEARER, {"type": "http", "scheme": "bearer"})
+    for module in (definitions, instances, agencies, deadlines):
+        api.register_blueprint(module.blp)
+    return api

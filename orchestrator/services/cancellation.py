@@ -2,29 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import delete, select
-
 from ..engine import Engine, StepContext
-from ..errors import InvalidInput, NotFound
-from ..store.models import ExternalTaskRow, ProcessInstance, UserTaskRow
+from ..errors import InvalidInput
 from .instances import InstanceView, get_instance
 
 MAX_REASON_LENGTH = 1000
 CANCELLED = "cancelled"
-
-
-class _WithoutCompletion(list[tuple[str, dict[str, Any]]]):
-    """A step's history that drops the projection's ``instance_completed``.
-
-    The projection calls every ended workflow "completed"; a cancelled dossier did not
-    complete, and an audit trail saying both would be wrong.
-    """
-
-    def append(self, item: tuple[str, dict[str, Any]]) -> None:
-        if item[0] != "instance_completed":
-            super().append(item)
 
 
 def cancel_instance(
@@ -51,19 +34,11 @@ def cancel_instance(
         # dossier held when it was cancelled, not just what it started with.
         context.workflow.data.update(context.instance.variables or {})
         context.workflow.cancel()
-        context.history = _WithoutCompletion(context.history)
+        # Set before the projection runs, which then neither calls it "completed" nor keeps
+        # any task row (every open task is cancelled with the workflow).
+        context.instance.status = CANCELLED
+        context.instance.ended_at = context.now
         context.record("instance_cancelled", data={"reason": reason})
 
-    with engine.db.write() as session:
-        instance = session.execute(
-            select(ProcessInstance).where(ProcessInstance.id == instance_id).with_for_update()
-        ).scalar_one_or_none()
-        if instance is None:
-            raise NotFound(f"process instance '{instance_id}' does not exist")
-        engine.step_locked(session, instance, act, actor=actor, expected_version=expected_version)
-        # Still inside the step's transaction, after its projection: the status it set
-        # ("completed") is corrected, and no task row may outlive the dossier.
-        instance.status = CANCELLED
-        session.execute(delete(ExternalTaskRow).where(ExternalTaskRow.instance_id == instance_id))
-        session.execute(delete(UserTaskRow).where(UserTaskRow.instance_id == instance_id))
+    engine.step(instance_id, act, actor=actor, expected_version=expected_version)
     return get_instance(engine, instance_id)

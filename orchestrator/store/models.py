@@ -86,6 +86,7 @@ class ProcessDefinition(Base):
 class ProcessInstance(Base):
     __tablename__ = "process_instance"
     __table_args__ = (
+        Index("ix_process_instance_created", "created_at", "id"),  # keyset pages of the dossier list
         Index(
             "ix_process_instance_next_timer",
             "next_timer_at",
@@ -116,7 +117,10 @@ class ExternalTaskRow(Base):
     """Projection of STARTED external tasks: the table agencies and handlers poll."""
 
     __tablename__ = "external_task"
-    __table_args__ = (Index("ix_external_task_fetch", "topic", "lock_expires_at", "priority", "created_at"),)
+    __table_args__ = (
+        Index("ix_external_task_fetch", "topic", "lock_expires_at", "priority", "created_at"),
+        Index("ix_external_task_agency", "agency", "created_at", "id"),  # an agency's open tasks, paged
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the SpiffWorkflow task id
     instance_id: Mapped[str] = mapped_column(
@@ -129,7 +133,7 @@ class ExternalTaskRow(Base):
     activity_name: Mapped[str | None] = mapped_column(String(255))
     topic: Mapped[str] = mapped_column(String(255))
     handled_in_process: Mapped[bool] = mapped_column(Boolean, default=False)
-    agency: Mapped[str | None] = mapped_column(String(64), index=True)
+    agency: Mapped[str | None] = mapped_column(String(64))
     priority: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     lock_owner: Mapped[str | None] = mapped_column(String(255))
@@ -204,9 +208,10 @@ class Event(Base):
     """Append-only history, hash-chained per instance so tampering shows."""
 
     __tablename__ = "event"
+    __table_args__ = (Index("ix_event_instance", "instance_id", "id"),)  # one dossier's history, in order
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    instance_id: Mapped[str] = mapped_column(String(36), index=True)
+    instance_id: Mapped[str] = mapped_column(String(36))
     type: Mapped[str] = mapped_column(String(64))
     activity_id: Mapped[str | None] = mapped_column(String(255))
     task_id: Mapped[str | None] = mapped_column(String(36))

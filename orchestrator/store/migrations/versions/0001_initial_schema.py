@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 16:16:06.228371
+Create Date: 2026-11-22 16:21:09.456190
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("event", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_event_instance_id"), ["instance_id"], unique=False)
+        batch_op.create_index("ix_event_instance", ["instance_id", "id"], unique=False)
 
     op.create_table(
         "idempotency_record",
@@ -252,6 +252,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("process_instance", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_process_instance_business_key"), ["business_key"], unique=False)
+        batch_op.create_index("ix_process_instance_created", ["created_at", "id"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_process_instance_definition_id"), ["definition_id"], unique=False
         )
@@ -340,7 +341,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("external_task", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_external_task_agency"), ["agency"], unique=False)
+        batch_op.create_index("ix_external_task_agency", ["agency", "created_at", "id"], unique=False)
         batch_op.create_index(
             "ix_external_task_fetch", ["topic", "lock_expires_at", "priority", "created_at"], unique=False
         )
@@ -370,7 +371,7 @@ def downgrade() -> None:
     with op.batch_alter_table("external_task", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_external_task_instance_id"))
         batch_op.drop_index("ix_external_task_fetch")
-        batch_op.drop_index(batch_op.f("ix_external_task_agency"))
+        batch_op.drop_index("ix_external_task_agency")
 
     op.drop_table("external_task")
     with op.batch_alter_table("deadline", schema=None) as batch_op:
@@ -398,6 +399,7 @@ def downgrade() -> None:
             postgresql_where=sa.text("next_timer_at IS NOT NULL"),
         )
         batch_op.drop_index(batch_op.f("ix_process_instance_definition_id"))
+        batch_op.drop_index("ix_process_instance_created")
         batch_op.drop_index(batch_op.f("ix_process_instance_business_key"))
 
     op.drop_table("process_instance")
@@ -437,7 +439,7 @@ def downgrade() -> None:
     op.drop_table("job")
     op.drop_table("idempotency_record")
     with op.batch_alter_table("event", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_event_instance_id"))
+        batch_op.drop_index("ix_event_instance")
 
     op.drop_table("event")
     op.drop_table("deployment")
