@@ -2,4 +2,8 @@
 
 from __future__ import annotations
 
-from . import version  # noqa: F401
+from . import external_tasks, version  # noqa: F401
+
+# isort: split
+# Deployment, definitions, instances and messages (Camunda Modeler's buttons, desks).
+from . import deployment, messages, process_definitions, process_instances  # noqa: F401

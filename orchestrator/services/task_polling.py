@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 
 from ..access import Principal
 from ..clock import utcnow
-from .task_locks import TopicRequest, fetch_and_lock, next_claimable_at
+from .task_filters import TopicRequest
+from .task_locks import fetch_and_lock, next_claimable_at
 from .task_signals import signals_for
 from .task_views import LockedTask, TaskSorting
 

@@ -192,7 +192,7 @@ def _committed(session: Session) -> None:
     topics = session.info.pop(_PENDING, None)
     if not topics:
         return
-    bind = session.get_bind()
+    bind = session.bind  # not get_bind(): a session of someone else's may have no single bind
     hub = _hubs.get(bind) if isinstance(bind, SqlEngine) else None
     if hub is not None:
         hub.notify(topics)
