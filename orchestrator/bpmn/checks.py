@@ -352,16 +352,7 @@ class _Checker:
         """Report ``message`` at ``node``'s line, attributed to the flow element that holds it."""
         if owner is None:
             owner = node if _is_bpmn(node) and _local(node) in _OWNERS else _owner(node)
-        self.problems.append(
-            Problem(
-                file=self.filename,
-                message=message,
-                line=node.sourceline,
-                element_id=owner.get("id"),
-                element_name=owner.get("name"),
-                severity=severity,
-            )
-        )
+        self.problems.append(Problem.at(node, self.filename, message, owner=owner, severity=severity))
 
 
 # A rule looks at one element and returns True when it refused the element outright: its content

@@ -253,11 +253,4 @@ def _located(node: Any, filename: str, message: str) -> Problem:
     owner = node
     while owner is not None and owner.get("id") is None:
         owner = owner.getparent()
-    owner = owner if owner is not None else node
-    return Problem(
-        file=filename,
-        line=node.sourceline,
-        element_id=owner.get("id"),
-        element_name=owner.get("name"),
-        message=message,
-    )
+    return Problem.at(node, filename, message, owner=owner)

@@ -204,16 +204,7 @@ class _Lint:
     problems: list[Problem] = field(default_factory=list)
 
     def add(self, node: _Element, owner: _Element, message: str, severity: str = "error") -> None:
-        self.problems.append(
-            Problem(
-                file=self.filename,
-                message=message,
-                line=node.sourceline,
-                element_id=owner.get("id"),
-                element_name=owner.get("name"),
-                severity=severity,
-            )
-        )
+        self.problems.append(Problem.at(node, self.filename, message, owner=owner, severity=severity))
 
     def duration(
         self, prop: _Element, owner: _Element, which: str, *, severity: str = "error"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -15,6 +16,19 @@ class Problem:
     element_id: str | None = None
     element_name: str | None = None
     severity: str = "error"  # "error" blocks deployment; "warning" does not
+
+    @classmethod
+    def at(cls, node: Any, file: str, message: str, *, owner: Any = None, severity: str = "error") -> Problem:
+        """A problem on ``node``'s line, named after ``owner`` (the element holding it; default the node)."""
+        owner = node if owner is None else owner
+        return cls(
+            file=file,
+            message=message,
+            line=node.sourceline,
+            element_id=owner.get("id"),
+            element_name=owner.get("name"),
+            severity=severity,
+        )
 
     def format(self) -> str:
         """One human line: ``file:line: [id "name"] message``."""

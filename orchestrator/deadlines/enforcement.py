@@ -94,23 +94,7 @@ def _warn(session: Session, instance: ProcessInstance, row: Deadline, now: dt.da
             f'Bước "{step}" của hồ sơ {instance.business_key or instance.id} sắp hết thời hạn ({due}). '
             f"Cơ quan {row.agency or 'xử lý'} có thể gửi văn bản xin lỗi và hẹn lại."
         )
-    _notify(session, instance, row, "deadline_warning", message, now)
-    append_event(
-        session,
-        instance,
-        "deadline_warning",
-        at=now,
-        actor="ticker",
-        activity_id=row.activity_id,
-        task_id=row.task_id,
-        data={
-            "scope": row.scope,
-            "agency": row.agency,
-            "due": due,
-            "can_reappoint": True,
-            "late_seconds": _lateness(row.warn_at, now),
-        },
-    )
+    _announce(session, instance, row, "deadline_warning", message, now, row.warn_at, can_reappoint=True)
 
 
 def _escalate(session: Session, instance: ProcessInstance, row: Deadline, now: dt.datetime) -> None:
@@ -118,21 +102,36 @@ def _escalate(session: Session, instance: ProcessInstance, row: Deadline, now: d
     due = _local(row.due_at)
     what = "Hồ sơ" if row.scope == "dossier" else f'Bước "{row.activity_name or row.activity_id}" của hồ sơ'
     message = f"{what} {instance.business_key or instance.id} đã quá hạn ({due}); cần xử lý ngay."
-    _notify(session, instance, row, "deadline_overdue", message, now)
+    _announce(session, instance, row, "deadline_overdue", message, now, row.due_at)
+
+
+def _announce(
+    session: Session,
+    instance: ProcessInstance,
+    row: Deadline,
+    kind: str,
+    message: str,
+    now: dt.datetime,
+    planned: dt.datetime | None,
+    **extra: object,
+) -> None:
+    """The notice to deliver and the history event, with how late the sweep acted."""
+    _notify(session, instance, row, kind, message, now)
+    data = {
+        "scope": row.scope,
+        "agency": row.agency,
+        "due": _local(row.due_at),
+        "late_seconds": _lateness(planned, now),
+    }
     append_event(
         session,
         instance,
-        "deadline_overdue",
+        kind,
         at=now,
         actor="ticker",
         activity_id=row.activity_id,
         task_id=row.task_id,
-        data={
-            "scope": row.scope,
-            "agency": row.agency,
-            "due": due,
-            "late_seconds": _lateness(row.due_at, now),
-        },
+        data={**data, **extra},
     )
 
 
