@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +27,8 @@ class Runtime:
     engine: Engine
     handlers: HandlerRegistry
     _background: list[Any] = field(default_factory=list)
+    _extensions: dict[str, Any] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
     def create(cls, settings: Settings | None = None, handlers: HandlerRegistry | None = None) -> Runtime:
@@ -38,6 +41,15 @@ class Runtime:
 
     def migrate(self) -> None:
         upgrade(self.db)
+
+    def extension(self, name: str, factory: Callable[[], Any]) -> Any:
+        """A per-process component created on first use and stopped by ``close()`` (e.g. a listener)."""
+        with self._lock:
+            component = self._extensions.get(name)
+            if component is None or getattr(component, "stopped", False):
+                component = self._extensions[name] = factory()
+                self._background.append(component)
+            return component
 
     def new_worker(self) -> Worker:
         return Worker(self.engine, self.handlers)

@@ -98,10 +98,16 @@ class NotificationListSchema(Schema):
 
 
 @blp.route("/calendar/due")
+@blp.alt_response(401, response="UNAUTHORIZED")
+@blp.alt_response(403, response="FORBIDDEN")
+@blp.doc(**{"x-required-scope": "any"})
 @blp.arguments(DueQuerySchema, location="query", unknown=RAISE)
 @blp.response(200, DueSchema)
 def calendar_due(query: dict[str, Any]) -> dict[str, str]:
-    """The due instant on the working-day calendar (same rules as ``lienthong calendar due``)."""
+    """The due instant on the working-day calendar (same rules as ``lienthong calendar due``).
+
+    Any valid token may ask: the calendar is public law, not dossier data.
+    """
     calendar = engine().calendars.get()
     pauses = [_pause(text) for text in query.get("pause", [])]
     try:

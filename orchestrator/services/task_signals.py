@@ -159,15 +159,14 @@ class TaskSignals:
 
 def signals_for(runtime: Runtime) -> TaskSignals:
     """The Runtime's hub, created on first use and stopped by ``runtime.close()``."""
-    with _hubs_lock:
-        hub: TaskSignals | None = getattr(runtime, "_task_signals", None)
-        if hub is None or hub.stopped:
-            hub = TaskSignals(runtime.db)
-            runtime._task_signals = hub  # type: ignore[attr-defined]
-            # Runtime.close() stops everything in _background: the listener goes with it.
-            runtime._background.append(hub)
+
+    def create() -> TaskSignals:
+        hub = TaskSignals(runtime.db)
+        with _hubs_lock:
             _hubs[runtime.db.engine] = hub
         return hub
+
+    return runtime.extension("task_signals", create)
 
 
 def announce(session: Session, topic: str) -> None:

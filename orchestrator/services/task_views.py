@@ -172,6 +172,7 @@ def _with_definition(statement: Select[Any]) -> Select[Any]:
 
 
 def view_of(row: ExternalTaskRow, version_tag: str | None, tenant_id: str | None) -> TaskView:
+    """The view of a projection row plus its definition's version tag and tenant."""
     return TaskView(**_view_fields(row, version_tag, tenant_id))
 
 
@@ -205,6 +206,7 @@ def locked_task(
     variables: dict[str, Any],
     extension_properties: dict[str, str],
 ) -> LockedTask:
+    """The view of a row just locked, with what the worker receives besides."""
     return LockedTask(
         **_view_fields(row, version_tag, tenant_id),
         error_details=row.error_details,

@@ -120,6 +120,16 @@ class ExternalTaskRow(Base):
     __table_args__ = (
         Index("ix_external_task_fetch", "topic", "lock_expires_at", "priority", "created_at"),
         Index("ix_external_task_agency", "agency", "created_at", "id"),  # an agency's open tasks, paged
+        # fetchAndLock: an agency's claimable tasks of a topic in priority and age order.
+        Index(
+            "ix_external_task_claim",
+            "agency",
+            "topic",
+            "priority",
+            "created_at",
+            postgresql_where=text("NOT handled_in_process AND NOT incident AND NOT suspended"),
+            sqlite_where=text("handled_in_process = 0 AND incident = 0 AND suspended = 0"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the SpiffWorkflow task id

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 16:21:09.456190
+Create Date: 2026-11-22 16:28:24.267718
 """
 
 from __future__ import annotations
@@ -343,6 +343,13 @@ def upgrade() -> None:
     with op.batch_alter_table("external_task", schema=None) as batch_op:
         batch_op.create_index("ix_external_task_agency", ["agency", "created_at", "id"], unique=False)
         batch_op.create_index(
+            "ix_external_task_claim",
+            ["agency", "topic", "priority", "created_at"],
+            unique=False,
+            postgresql_where=sa.text("NOT handled_in_process AND NOT incident AND NOT suspended"),
+            sqlite_where=sa.text("handled_in_process = 0 AND incident = 0 AND suspended = 0"),
+        )
+        batch_op.create_index(
             "ix_external_task_fetch", ["topic", "lock_expires_at", "priority", "created_at"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_external_task_instance_id"), ["instance_id"], unique=False)
@@ -371,6 +378,11 @@ def downgrade() -> None:
     with op.batch_alter_table("external_task", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_external_task_instance_id"))
         batch_op.drop_index("ix_external_task_fetch")
+        batch_op.drop_index(
+            "ix_external_task_claim",
+            postgresql_where=sa.text("NOT handled_in_process AND NOT incident AND NOT suspended"),
+            sqlite_where=sa.text("handled_in_process = 0 AND incident = 0 AND suspended = 0"),
+        )
         batch_op.drop_index("ix_external_task_agency")
 
     op.drop_table("external_task")
