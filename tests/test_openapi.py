@@ -144,3 +144,11 @@ def test_the_swagger_ui_points_at_the_spec(client):
     page = client.get("/api/v1/docs")
     assert page.status_code == 200 and page.mimetype == "text/html"
     assert "/api/v1/openapi.json" in page.get_data(as_text=True)
+
+
+def test_swagger_ui_works_offline(client):
+    """The docs page loads its scripts from this server, not from a CDN (no internet at a province)."""
+    page = client.get("/api/v1/docs").get_data(as_text=True)
+    assert "/api/v1/docs/assets/swagger-ui-bundle.js" in page and "cdn." not in page
+    script = client.get("/api/v1/docs/assets/swagger-ui-bundle.js")
+    assert script.status_code == 200 and len(script.get_data()) > 100_000
