@@ -1066,3 +1066,14 @@ def test_comments_anywhere_are_ignored() -> None:
     )
     body = "<!-- start -->" + chain(event("intermediateCatchEvent", f"<!-- wait -->{timer}"))
     assert check(body) == []
+
+
+@pytest.mark.parametrize("reserved", ["Start", "End", "Root", "Task_1.BoundaryEventSplit"])
+def test_ids_reserved_by_the_engine_are_refused(reserved: str) -> None:
+    """An element named like one of SpiffWorkflow's own task specs would replace it at run time."""
+    body = (
+        f'<bpmn:startEvent id="{reserved}" /><bpmn:endEvent id="E" />'
+        f'<bpmn:sequenceFlow id="F" sourceRef="{reserved}" targetRef="E" />'
+    )
+    problem = the_error(body)
+    assert problem.element_id == reserved and "reserved by the engine" in problem.message

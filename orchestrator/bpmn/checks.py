@@ -290,6 +290,10 @@ _REFERENCE_KINDS = {
     "escalationRef": ("escalation", "Escalation"),
 }
 
+# SpiffWorkflow names its own task specs so: an element with such an id would replace them.
+_RESERVED_IDS = frozenset({"Start", "End", "Root"})
+_RESERVED_ID_SUFFIXES = (".EndJoin", ".BoundaryEventSplit", ".BoundaryEventJoin", " [child]")
+_RESERVED_ID = "id {value!r} is reserved by the engine: rename the element (e.g. StartEvent_1)"
 _DUPLICATE_ID = "duplicate id {value!r} (also on line {line}): ids must be unique; rename one of them"
 _UNKNOWN_FLOW_END = "sequence flow points to unknown element {value!r}: reconnect it in the Modeler"
 _FLOW_END_MISSING = "sequence flow has no {attribute}: reconnect it in the Modeler"
@@ -700,6 +704,8 @@ def _check_duplicate_ids(root: _Element, checker: _Checker) -> None:
             checker.add(node, _DUPLICATE_ID.format(value=node_id, line=first_line[node_id]), owner=node)
         else:
             first_line[node_id] = node.sourceline
+        if node_id in _RESERVED_IDS or node_id.endswith(_RESERVED_ID_SUFFIXES):
+            checker.add(node, _RESERVED_ID.format(value=node_id), owner=node)
 
 
 # --------------------------------------------------------------------------------------------------
