@@ -69,7 +69,10 @@ def list_agencies(db: Database) -> list[Agency]:
 
 
 def map_topic(db: Database, topic: str, agency: str) -> None:
-    """Assign a topic to an agency (used when a step's diagram names no ``agency``)."""
+    """Assign a topic to an agency (used when a step's diagram names no ``agency``).
+
+    Running processes pick the change up within ``topic_map.RELOAD_SECONDS``.
+    """
     with db.write() as session:
         if session.get(Agency, agency) is None:
             raise NotFound(f"agency '{agency}' does not exist")

@@ -36,6 +36,7 @@ from .store.db import Database
 from .store.history import append_event
 from .store.models import ExternalTaskRow, ProcessDefinition, ProcessInstance
 from .timers import advance
+from .topic_map import TopicMap
 
 T = TypeVar("T")
 
@@ -51,6 +52,7 @@ class StepContext:
     actor: str | None
     settings: Settings
     calendar: BusinessCalendar
+    topic_map: TopicMap = field(default_factory=TopicMap)
     properties: dict[str, str] = field(default_factory=dict)  # the process's camunda:properties
     started: bool = False  # this step created the instance
     history: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
@@ -68,6 +70,7 @@ class Engine:
         self._local = threading.local()
         self.specs = SpecCache(db, self.serializer)
         self.calendars = CalendarSource(db)
+        self.topic_map = TopicMap()
         # Stateless, so one is shared; it is re-attached after every load (trap 5).
         self.script_engine = SafeScriptEngine(
             functions={**DEFAULT_FUNCTIONS, "workingDue": self._working_due}
@@ -142,12 +145,16 @@ class Engine:
     def step_for_task(self, task_id: str, act: Callable[[StepContext], T], *, actor: str | None = None) -> T:
         """The step for the instance owning an external task, found inside the same transaction."""
         with self.db.write() as session:
-            instance_id = session.scalar(
-                select(ExternalTaskRow.instance_id).where(ExternalTaskRow.id == task_id)
-            )
-            if instance_id is None:
+            # One statement finds and locks the owning instance (the task row itself is not locked).
+            instance = session.scalars(
+                select(ProcessInstance)
+                .join(ExternalTaskRow, ExternalTaskRow.instance_id == ProcessInstance.id)
+                .where(ExternalTaskRow.id == task_id)
+                .with_for_update(of=ProcessInstance)
+            ).first()
+            if instance is None:
                 raise NotFound(f"external task '{task_id}' does not exist")
-            return self.step_locked(session, self._lock(session, instance_id), act, actor=actor)
+            return self.step_locked(session, instance, act, actor=actor)
 
     @staticmethod
     def _lock(session: Session, instance_id: str) -> ProcessInstance:
@@ -202,7 +209,15 @@ class Engine:
         actor: str | None,
     ) -> StepContext:
         return StepContext(
-            session, instance, workflow, now, actor, self.settings, self.calendars.get(), loaded.properties
+            session,
+            instance,
+            workflow,
+            now,
+            actor,
+            self.settings,
+            self.calendars.get(),
+            self.topic_map,
+            loaded.properties,
         )
 
     def _finish(self, context: StepContext) -> None:
@@ -216,16 +231,18 @@ class Engine:
         instance.serializer_version = StateSerializer.version
         instance.version += 1
         instance.updated_at = context.now
-        track_deadlines(context, project(context, self.handlers.topics()))
-        for type_, fields in context.history:
-            append_event(
-                context.session,
-                instance,
-                type_,
-                at=context.now,
-                actor=fields.pop("actor", context.actor),
-                **fields,
-            )
+        # No autoflush: the instance row is written once, at commit, with its last event hash.
+        with context.session.no_autoflush:
+            track_deadlines(context, project(context, self.handlers.topics()))
+            for type_, fields in context.history:
+                append_event(
+                    context.session,
+                    instance,
+                    type_,
+                    at=context.now,
+                    actor=fields.pop("actor", context.actor),
+                    **fields,
+                )
 
 
 def _safe_reason(error: Exception) -> str:

@@ -17,7 +17,7 @@ from sqlalchemy import delete, text
 from sqlalchemy.orm import Session
 
 from .bpmn.specs import ExternalTask, external_task_priority, local_variables
-from .store.models import ExternalTaskRow, TopicAgency, UserTaskRow
+from .store.models import ExternalTaskRow, UserTaskRow
 from .store.queue import enqueue
 from .timers import next_timer_at
 
@@ -128,7 +128,7 @@ def _project_external_tasks(
         opened.append(task)
         spec: ExternalTask = task.task_spec
         in_process = spec.topic in handler_topics
-        agency = spec.agency or _mapped_agency(session, spec.topic)
+        agency = spec.agency or context.topic_map.agency(session, spec.topic)
         session.add(
             ExternalTaskRow(
                 id=task_id,
@@ -165,11 +165,6 @@ def _project_external_tasks(
             )
     _announce(session, announced)
     return opened, gone
-
-
-def _mapped_agency(session: Session, topic: str) -> str | None:
-    mapping = session.get(TopicAgency, topic)
-    return mapping.agency_code if mapping is not None else None
 
 
 def _announce(session: Session, topics: set[str]) -> None:
