@@ -55,34 +55,59 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def live_server(database_url: str, tmp_path: Path) -> Iterator[str]:
-    """A real ``serve`` process (API only, production mode: no demo tokens) on ``database_url``."""
-    processes = tmp_path / "server-processes"
-    processes.mkdir(exist_ok=True)
+def serve_process(
+    database_url: str,
+    tmp_path: Path,
+    *,
+    worker: bool = False,
+    processes_dir: Path | None = None,
+    env: dict[str, str] | None = None,
+) -> Iterator[tuple[str, Path]]:
+    """``python -m orchestrator.cli serve`` on a free port: yields its base URL and its log file.
+
+    Production mode (no demo tokens) and no handlers unless ``env`` says otherwise; with
+    ``worker`` the embedded worker and ticker run too.
+    """
+    if processes_dir is None:
+        processes_dir = tmp_path / "server-processes"
+        processes_dir.mkdir(exist_ok=True)
     port = free_port()
-    env = {
+    log_path = tmp_path / f"server-{port}.log"
+    environment = {
         **os.environ,
         "LIENTHONG_DATABASE_URL": database_url,
-        "LIENTHONG_PROCESSES_DIR": str(processes),
+        "LIENTHONG_PROCESSES_DIR": str(processes_dir),
         "LIENTHONG_ENV": "production",
         "LIENTHONG_HANDLER_MODULES": "",
+        **(env or {}),
     }
-    log = (tmp_path / f"server-{port}.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "orchestrator.cli", "serve", "--port", str(port), "--no-worker"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_up(base, process, tmp_path / f"server-{port}.log")
+    command = [sys.executable, "-m", "orchestrator.cli", "serve", "--port", str(port)]
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            command if worker else [*command, "--no-worker"],
+            cwd=ROOT,
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            _wait_until_up(base, process, log_path)
+            yield base, log_path
+        finally:
+            process.terminate()
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(5)
+
+
+@contextlib.contextmanager
+def live_server(database_url: str, tmp_path: Path) -> Iterator[str]:
+    """A real ``serve`` process (API only, production mode: no demo tokens) on ``database_url``."""
+    with serve_process(database_url, tmp_path) as (base, _log):
         yield base
-    finally:
-        process.terminate()
-        process.wait(10)
-        log.close()
 
 
 def _wait_until_up(base: str, process: subprocess.Popen[bytes], log_path: Path) -> None:

@@ -22,7 +22,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -40,7 +39,7 @@ from camunda.external_task.external_task_worker import ExternalTaskWorker
 from orchestrator.access import add_agency, create_token
 from orchestrator.store.db import Database
 
-from .agency_fixtures import ROOT, free_port
+from .agency_fixtures import ROOT, serve_process
 
 pytestmark = pytest.mark.slow
 
@@ -136,51 +135,11 @@ class Server:
 
 @contextlib.contextmanager
 def serving(database_url: str, tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    """``python -m orchestrator.cli serve`` WITH its embedded worker (unlike ``live_server``),
-    so in-process handlers run; production mode, so no demo tokens exist."""
-    processes = tmp_path / "no-processes"  # deployments come over HTTP, as from the Modeler
-    processes.mkdir(exist_ok=True)
-    port = free_port()
-    log_path = tmp_path / f"serve-{port}.log"
-    env = {
-        **os.environ,
-        "LIENTHONG_DATABASE_URL": database_url,
-        "LIENTHONG_PROCESSES_DIR": str(processes),
-        "LIENTHONG_ENV": "production",
-        "LIENTHONG_HANDLER_MODULES": "handlers",
-        "LIENTHONG_WORKER_POLL_SECONDS": "0.2",
-    }
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "orchestrator.cli", "serve", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            _wait_until_healthy(base, process, log_path)
-            yield base, log_path
-        finally:
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(5)
-
-
-def _wait_until_healthy(base: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the server exited:\n{log_path.read_text(errors='replace')}")
-        with contextlib.suppress(requests.RequestException):
-            if requests.get(f"{base}/health", timeout=2).json() == {"status": "ok"}:
-                return
-        time.sleep(0.1)
-    raise RuntimeError(f"the server did not start:\n{log_path.read_text(errors='replace')}")
+    """``serve`` WITH its embedded worker (unlike ``live_server``), so in-process handlers run;
+    production mode, so no demo tokens exist; deployments come over HTTP, as from the Modeler."""
+    env = {"LIENTHONG_HANDLER_MODULES": "handlers", "LIENTHONG_WORKER_POLL_SECONDS": "0.2"}
+    with serve_process(database_url, tmp_path, worker=True, env=env) as served:
+        yield served
 
 
 @pytest.fixture

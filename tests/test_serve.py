@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -16,15 +12,10 @@ import pytest
 from orchestrator.access import create_token
 from orchestrator.store.db import Database
 
+from .agency_fixtures import serve_process
 from .bpmn_builder import chain, external, resource
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _call(url: str, body: dict | None = None, token: str | None = None) -> dict:
@@ -55,33 +46,9 @@ def server(database_url, tmp_path):
     database = Database(database_url)
     _, token = create_token(database, name="serve test desk", scopes=["desk"])
     database.dispose()
-    port = _free_port()
-    env = {
-        **os.environ,
-        "LIENTHONG_DATABASE_URL": database_url,
-        "LIENTHONG_PROCESSES_DIR": str(processes),
-        "LIENTHONG_WORKER_POLL_SECONDS": "0.05",
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "orchestrator.cli", "serve", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            _call(f"{base}/health")
-            break
-        except OSError:
-            if process.poll() is not None:
-                pytest.fail(process.stdout.read().decode())
-            time.sleep(0.1)
-    yield base, token
-    process.terminate()
-    process.wait(10)
+    env = {"LIENTHONG_HANDLER_MODULES": "handlers", "LIENTHONG_WORKER_POLL_SECONDS": "0.05"}
+    with serve_process(database_url, tmp_path, worker=True, processes_dir=processes, env=env) as (base, _log):
+        yield base, token
 
 
 def test_serve_loads_processes_and_runs_handlers(server):
