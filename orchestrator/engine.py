@@ -96,8 +96,13 @@ class Engine:
         business_key: str | None,
         variables: dict[str, Any],
         actor: str | None,
+        within: Callable[[Session, ProcessInstance], None] | None = None,
     ) -> ProcessInstance:
-        """Create and run a new instance up to its first wait state, in one transaction."""
+        """Create and run a new instance up to its first wait state, in one transaction.
+
+        ``within`` runs last inside that transaction (e.g. to store an idempotent answer
+        that must commit with the instance, or not at all).
+        """
         loaded = self.specs.get(definition.id)
         workflow = BpmnWorkflow(loaded.spec, loaded.subprocess_specs, script_engine=self.script_engine)
         workflow.data.update(variables)
@@ -125,6 +130,8 @@ class Engine:
             context.started = True
             context.record("instance_started", data={"business_key": business_key})
             self._finish(context)
+            if within is not None:
+                within(session, instance)
         return instance
 
     # -- changing -----------------------------------------------------------------------

@@ -184,8 +184,11 @@ def test_purged_keys_are_new_again(client, runtime, desk, engine, deployed):
     assert count_instances(engine) == 2
 
 
-def test_an_unexpected_failure_keeps_the_key_claimed(client, desk, engine, deployed, monkeypatch):
-    """A failure that may have come after the commit must not free the key for a second dossier."""
+def test_an_unexpected_failure_after_the_commit_replays_the_committed_answer(
+    client, desk, engine, deployed, monkeypatch
+):
+    """A failure after the commit must not free the key for a second dossier: the answer was
+    stored in the start's own transaction, so the retry replays it."""
     from orchestrator.services import instances as service
 
     real_start = service.start_instance
@@ -202,5 +205,21 @@ def test_an_unexpected_failure_keeps_the_key_claimed(client, desk, engine, deplo
 
     retry = client.post(START, json={"businessKey": "HS-10"}, headers=headers)
 
-    assert retry.status_code == 409 and retry.mimetype == PROBLEM
+    assert retry.status_code == 201 and retry.headers[REPLAYED] == "true"
+    assert retry.get_json()["businessKey"] == "HS-10"
     assert count_instances(engine) == 1
+
+
+def test_the_answer_commits_with_the_dossier(client, desk, engine, deployed, monkeypatch):
+    """No window between the start's commit and storing its answer: a crash after the commit
+    (here: storing afterwards would fail) still leaves a replayable answer, never a stuck 409."""
+
+    def no_late_store(*_args, **_kwargs):
+        raise AssertionError("the start's answer must be stored inside the start's transaction")
+
+    monkeypatch.setattr(idempotency, "store", no_late_store)
+    headers = {**desk, "Idempotency-Key": "hs-atomic"}
+    first = client.post(START, json={"businessKey": "HS-A"}, headers=headers)
+    retry = client.post(START, json={"businessKey": "HS-A"}, headers=headers)
+    assert first.status_code == retry.status_code == 201 and retry.headers[REPLAYED] == "true"
+    assert retry.get_json() == first.get_json() and count_instances(engine) == 1

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Response, current_app, jsonify, request
+from sqlalchemy.orm import Session
 
 from orchestrator.services.idempotency import StoredResponse, fingerprint, run_once
 
@@ -14,19 +15,25 @@ from ..auth import current_principal
 REPLAYED_HEADER = "Idempotent-Replayed"
 
 
-def respond_once(key: str | None, work: Callable[[], tuple[dict[str, Any], int]]) -> Response:
+Recorder = Callable[[Session, dict[str, Any], int], None]
+
+
+def respond_once(key: str | None, work: Callable[[Recorder | None], tuple[dict[str, Any], int]]) -> Response:
     """Run ``work`` (returning a JSON body and status), once per key and client when a key is given.
+
+    ``work`` gets a recorder (None without a key) to call inside its own transaction with its
+    body and status, so the stored answer commits together with what it describes.
 
     The same key with the same request replays the first answer with
     ``Idempotent-Replayed: true``; with another request it is a 422; while the first
     request runs, a 409.  Keys belong to the calling client: two clients never collide.
     """
     if key is None:
-        body, status = work()
+        body, status = work(None)
         return _json(body, status)
 
-    def run() -> StoredResponse:
-        body, status = work()
+    def run(record: Callable[[Session, StoredResponse], None]) -> StoredResponse:
+        body, status = work(lambda session, body, status: record(session, StoredResponse(status, body)))
         return StoredResponse(status, body)
 
     request_hash = fingerprint(request.method, request.path, request.get_json(silent=True))

@@ -7,14 +7,16 @@ from typing import Any
 
 from flask import Response
 from marshmallow import RAISE
+from sqlalchemy.orm import Session
 
 from orchestrator.access import Scope
 from orchestrator.errors import InvalidInput
 from orchestrator.services import instance_queries, instances
 from orchestrator.services.cancellation import cancel_instance
+from orchestrator.services.instances import InstanceView
 
 from .blueprint import ApiBlueprint, actor, engine
-from .idempotency import respond_once
+from .idempotency import Recorder, respond_once
 from .pagination import decode_cursor, page_body
 from .schemas import (
     CancelRequestSchema,
@@ -49,13 +51,18 @@ def start_instance(headers: dict[str, Any], body: dict[str, Any], key: str) -> R
     (header ``Idempotent-Replayed: true``) and starts nothing.
     """
 
-    def start() -> tuple[dict[str, Any], int]:
+    def start(record: Recorder | None) -> tuple[dict[str, Any], int]:
+        def within(session: Session, view: InstanceView) -> None:
+            if record is not None:  # the replayable answer commits with the dossier
+                record(session, _instance_schema.dump(view), 201)
+
         view = instances.start_instance(
             engine(),
             key,
             business_key=body.get("business_key"),
             variables=body.get("variables"),
             actor=actor(),
+            within=within,
         )
         return _instance_schema.dump(view), 201
 

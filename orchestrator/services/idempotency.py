@@ -7,10 +7,10 @@ SQLite serializes writers); the loser is told the request is in progress.  When 
 succeeds its answer is stored for replay; when it is refused (a domain error: the step
 rolled back) the claim is released so a corrected retry can run.
 
-The window left: a crash or an unexpected error between the work's commit and storing its
-answer leaves the claim pending, and the key then answers 409 until purged.  That never
-starts a second dossier, which is the point.  Closing it needs the claim's completion in
-the same transaction as the work.
+Work that can, records its answer inside its own transaction (``record``), so the
+answer commits with the work or not at all.  Work that does not, has its answer stored
+right after; only there a crash between the two leaves the claim pending (409 until
+purged), which still never does the work twice.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from ..clock import utcnow
 from ..errors import Conflict, InvalidInput, OrchestratorError
@@ -60,26 +61,40 @@ def fingerprint(method: str, path: str, body: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+Recorder = Callable[[Session, StoredResponse], None]
+
+
 def run_once(
     db: Database,
     client_id: str,
     key: str,
     request_hash: str,
-    work: Callable[[], StoredResponse],
+    work: Callable[[Recorder], StoredResponse],
 ) -> tuple[StoredResponse, bool]:
-    """Run ``work`` once per ``(client_id, key)``; returns the answer and whether it is a replay."""
+    """Run ``work`` once per ``(client_id, key)``; returns the answer and whether it is a replay.
+
+    ``work`` receives a recorder to call inside its own transaction with its answer.
+    """
     stored = claim(db, client_id, key, request_hash)
     if stored is not None:
         return stored, True
+    recorded = False
+
+    def record(session: Session, answer: StoredResponse) -> None:
+        nonlocal recorded
+        _store_in(session, client_id, key, answer)
+        recorded = True
+
     try:
-        answer = work()
+        answer = work(record)
     except OrchestratorError:
         # A refusal (unknown procedure, invalid variables, a step that could not advance)
         # rolled back: free the key so a corrected retry can run.  Any other failure may
         # have happened after the commit, so the claim stays and the key keeps saying 409.
         release(db, client_id, key)
         raise
-    store(db, client_id, key, answer)
+    if not recorded:
+        store(db, client_id, key, answer)
     return answer, False
 
 
@@ -119,10 +134,14 @@ def claim(db: Database, client_id: str, key: str, request_hash: str) -> StoredRe
 def store(db: Database, client_id: str, key: str, answer: StoredResponse) -> None:
     """Keep the answer of a claimed request for replay."""
     with db.write() as session:
-        record = session.get(IdempotencyRecord, (client_id, key))
-        if record is not None:
-            record.status_code = answer.status_code
-            record.response = answer.body
+        _store_in(session, client_id, key, answer)
+
+
+def _store_in(session: Session, client_id: str, key: str, answer: StoredResponse) -> None:
+    record = session.get(IdempotencyRecord, (client_id, key))
+    if record is not None:
+        record.status_code = answer.status_code
+        record.response = answer.body
 
 
 def release(db: Database, client_id: str, key: str) -> None:

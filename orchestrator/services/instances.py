@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -11,6 +12,7 @@ from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.camunda.specs.user_task import UserTask
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from ..bpmn.specs import ExternalTask
 from ..engine import Engine, StepContext
@@ -60,10 +62,13 @@ def start_instance(
     business_key: str | None = None,
     variables: dict[str, Any] | None = None,
     actor: str | None = None,
+    within: Callable[[Session, InstanceView], None] | None = None,
 ) -> InstanceView:
+    """Start on the newest version; ``within`` runs inside the start's transaction with its view."""
     definition = get_definition(engine, key)
+    hook = None if within is None else (lambda session, row: within(session, InstanceView.of(row)))
     row = engine.start(
-        definition, business_key=business_key, variables=check_variables(variables), actor=actor
+        definition, business_key=business_key, variables=check_variables(variables), actor=actor, within=hook
     )
     return InstanceView.of(row)
 
