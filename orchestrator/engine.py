@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from .bpmn.expression_functions import DEFAULT_FUNCTIONS
@@ -149,14 +149,25 @@ class Engine:
             instance = self._lock(session, instance_id)
             return self.step_locked(session, instance, act, actor=actor, expected_version=expected_version)
 
-    def step_for_task(self, task_id: str, act: Callable[[StepContext], T], *, actor: str | None = None) -> T:
-        """The step for the instance owning an external task, found inside the same transaction."""
+    def step_for_task(
+        self,
+        task_id: str,
+        act: Callable[[StepContext], T],
+        *,
+        actor: str | None = None,
+        task_filter: ColumnElement[bool] | None = None,
+    ) -> T:
+        """The step for the instance owning an external task, found inside the same transaction.
+
+        ``task_filter`` narrows which task rows count (e.g. the caller's agency): a row it
+        excludes is "does not exist", before any check could confirm that the task exists.
+        """
         with self.db.write() as session:
             # One statement finds and locks the owning instance (the task row itself is not locked).
             instance = session.scalars(
                 select(ProcessInstance)
                 .join(ExternalTaskRow, ExternalTaskRow.instance_id == ProcessInstance.id)
-                .where(ExternalTaskRow.id == task_id)
+                .where(ExternalTaskRow.id == task_id, *([] if task_filter is None else [task_filter]))
                 .with_for_update(of=ProcessInstance)
             ).first()
             if instance is None:

@@ -16,14 +16,14 @@ from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEve
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import update
+from sqlalchemy import ColumnElement, update
 from sqlalchemy.orm import Session
 
 from ..access import Principal
 from ..engine import Engine, StepContext
 from ..store.models import ExternalTaskRow
 from .instances import find_open_task, finish_task
-from .task_views import check_active, check_lock_owner, ensure_visible, visible_row
+from .task_views import check_active, check_lock_owner, visible_row, visible_to
 from .variables import check_variables
 
 ERROR_MESSAGE_LIMIT = 666  # Camunda cuts errorMessage here; details are kept whole
@@ -48,23 +48,18 @@ def complete_external_task(
     mappings can read them either way.
     """
     values = {**check_variables(local_variables), **check_variables(variables)}
-    _check_caller(engine, task_id, principal)
 
     def act(context: StepContext) -> None:
         _check_lock_holder(context, task_id, principal, worker_id, "completed")
         finish_task(context, find_open_task(context, task_id), values)
 
-    engine.step_for_task(task_id, act, actor=actor)
+    engine.step_for_task(task_id, act, actor=actor, task_filter=_visible(principal))
 
 
-def _check_caller(engine: Engine, task_id: str, principal: Principal | None) -> None:
-    """404 before the step for a task the principal may not see.
-
-    Checked first so that another agency's id never reaches the step, whose own
-    refusals (e.g. "process instance is suspended") would confirm that it exists.
-    """
-    if principal is not None:
-        ensure_visible(engine, principal, task_id)
+def _visible(principal: Principal | None) -> ColumnElement[bool] | None:
+    """The caller's tasks only: another agency's id is "does not exist", checked while locking,
+    so no later refusal (e.g. "process instance is suspended") can confirm that it exists."""
+    return None if principal is None else visible_to(principal)
 
 
 def _check_lock_holder(
@@ -94,7 +89,6 @@ def throw_bpmn_error(
     ``worker_id`` and ``principal`` are checked as in :func:`complete_external_task`.
     """
     values = check_variables(variables)
-    _check_caller(engine, task_id, principal)
 
     def act(context: StepContext) -> bool:
         _check_lock_holder(context, task_id, principal, worker_id, "failed with a BPMN error")
@@ -123,7 +117,7 @@ def throw_bpmn_error(
         )
         return True
 
-    return engine.step_for_task(task_id, act, actor=actor)
+    return engine.step_for_task(task_id, act, actor=actor, task_filter=_visible(principal))
 
 
 def _catching_boundary(context: StepContext, task: Any, code: str) -> Any | None:

@@ -139,12 +139,6 @@ def visible_row(
     return row
 
 
-def ensure_visible(engine: Engine, principal: Principal, task_id: str) -> None:
-    """404 unless the task exists and belongs to the principal's agency."""
-    with engine.db.read() as session:
-        visible_row(session, principal, task_id)
-
-
 def check_lock_owner(row: ExternalTaskRow, worker_id: str, verb: str) -> None:
     """Only the worker holding the lock may act (Camunda does not look at the lock's expiry)."""
     if row.lock_owner is None:
