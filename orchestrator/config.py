@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_DATABASE_URL = "sqlite:///var/lienthong.db"
@@ -24,10 +24,6 @@ class Settings:
     # Composition by name keeps the core free of imports of its plug-ins (ARCHITECTURE.md §3).
     handler_modules: tuple[str, ...] = ("handlers",)
     app_factory: str = "api:create_app"
-    extra: dict[str, str] = field(default_factory=dict)
-
-    def with_(self, **changes: object) -> Settings:
-        return replace(self, **changes)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:

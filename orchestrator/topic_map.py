@@ -32,7 +32,3 @@ class TopicMap:
                 self._agencies = {topic: agency for topic, agency in rows}
                 self._loaded_at = time.monotonic()
             return self._agencies.get(topic)
-
-    def invalidate(self) -> None:
-        with self._lock:
-            self._loaded_at = None

@@ -15,7 +15,6 @@ from SpiffWorkflow.bpmn.specs.defaults import (
     ServiceTask,
 )
 from SpiffWorkflow.bpmn.specs.event_definitions.conditional import ConditionalEventDefinition
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
 from .extensions import camunda_attribute
 from .mappings import evaluate_parameters
@@ -115,8 +114,3 @@ def timer_due_value(task: Any) -> str | None:
     if isinstance(value, dict):  # cycles keep {'cycles', 'next', 'duration'}
         return value.get("next") if value.get("cycles") != 0 else None
     return value
-
-
-def is_timer_task(task: Any) -> bool:
-    definition = getattr(task.task_spec, "event_definition", None)
-    return isinstance(definition, TimerEventDefinition)

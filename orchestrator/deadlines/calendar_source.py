@@ -26,8 +26,3 @@ class CalendarSource:
                 self._calendar = load_calendar(self._db)
                 self._loaded_at = time.monotonic()
             return self._calendar
-
-    def invalidate(self) -> None:
-        """After an import: the next use reads the table again."""
-        with self._lock:
-            self._calendar = None

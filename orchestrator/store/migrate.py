@@ -25,10 +25,3 @@ def upgrade(database: Database, revision: str = "head") -> None:
         config = alembic_config(database)
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
-
-
-def current_revision(database: Database) -> str | None:
-    from alembic.runtime.migration import MigrationContext
-
-    with database.read_engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
