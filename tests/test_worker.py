@@ -13,7 +13,7 @@ from orchestrator.config import Settings
 from orchestrator.runtime import Runtime
 from orchestrator.services import definitions, instances
 from orchestrator.store.models import Event, Job, ProcessInstance
-from orchestrator.ticker import start_ticker
+from orchestrator.ticker import start_ticker, tick
 
 from .bpmn_builder import chain, external, resource
 
@@ -110,3 +110,29 @@ def test_timer_due_while_down_fires_when_the_ticker_starts(database_url, handler
     assert [a["id"] for a in view.current_activities] == ["after"]
     assert fired.data["late"] is True and fired.data["late_seconds"] > 3 * 3600
     assert pending == 0
+
+
+def test_a_timer_whose_path_cannot_run_becomes_an_incident_not_a_loop(engine):
+    """The step after a timer fails (a condition on a missing variable): the instance is parked
+    with the reason, recorded once, and later ticks do not retry it forever."""
+    from .bpmn_builder import flow
+
+    body = "\n".join([
+        '<bpmn:startEvent id="s" />',
+        '<bpmn:intermediateCatchEvent id="cho"><bpmn:timerEventDefinition>'
+        "<bpmn:timeDuration>PT1H</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>",
+        '<bpmn:exclusiveGateway id="g" />',
+        '<bpmn:endEvent id="e" />',
+        chain("s", "cho", "g"),
+        flow("f_g_e", "g", "e", "${chuaCo > 1}"),
+    ])  # fmt: skip
+    definitions.deploy(engine, [resource(body, process_id="hong")])
+    started = instances.start_instance(engine, "hong")
+    with time_machine.travel(datetime.now(UTC) + timedelta(hours=2), tick=False):
+        assert tick(engine) == 1
+        assert tick(engine) == 0  # parked: not fired again
+    with engine.db.read() as session:
+        row = session.get(ProcessInstance, started.id)
+        incidents = session.scalars(select(Event).where(Event.type == "incident")).all()
+    assert row.next_timer_at is None and "chuaCo" in row.error_message
+    assert [e.data["reason"] for e in incidents] == ["timer_step_failed"]

@@ -27,8 +27,8 @@ def fire_due_timers(engine: Engine, *, now: datetime | None = None, limit: int =
     while fired < limit:
         try:
             stepped = _fire_one(engine, now or utcnow())
-        except StepFailed as failure:
-            _park_with_incident(engine, failure)
+        except _TimerStepFailed as failure:  # rolled back: park the instance in a new transaction
+            _park_with_incident(engine, failure.instance_id, failure.detail)
             fired += 1
             continue
         if stepped is None:
@@ -53,30 +53,34 @@ def _fire_one(engine: Engine, now: datetime) -> str | None:
         try:
             engine.step_locked(session, instance, _nothing, actor="timer")
         except StepFailed as failure:
-            failure.instance_id = instance.id  # type: ignore[attr-defined]
-            raise
+            raise _TimerStepFailed(instance.id, failure.detail) from failure
         return instance.id
+
+
+class _TimerStepFailed(StepFailed):
+    def __init__(self, instance_id: str, detail: str) -> None:
+        super().__init__(detail)
+        self.instance_id = instance_id
 
 
 def _nothing(_context: StepContext) -> None:
     """A timer step acts on nothing: advancing the workflow fires what is due."""
 
 
-def _park_with_incident(engine: Engine, failure: StepFailed) -> None:
+def _park_with_incident(engine: Engine, instance_id: str, detail: str) -> None:
     """A timer whose path cannot run must not be retried every tick: stop it and say why."""
-    instance_id = getattr(failure, "instance_id", None)
-    log.warning("timer step failed for instance %s: %s", instance_id, failure.detail)
+    log.warning("timer step failed for instance %s: %s", instance_id, detail)
     with engine.db.write() as session:
         instance = session.get(ProcessInstance, instance_id)
         if instance is None:
             return
         instance.next_timer_at = None
-        instance.error_message = failure.detail
+        instance.error_message = detail
         append_event(
             session,
             instance,
             "incident",
             at=utcnow(),
             actor="timer",
-            data={"reason": "timer_step_failed", "message": failure.detail},
+            data={"reason": "timer_step_failed", "message": detail},
         )
