@@ -12,6 +12,7 @@ from typing import Any
 from .config import Settings
 from .engine import Engine
 from .handler_sdk import HandlerRegistry, registry
+from .job_kinds import JOB_RUNNERS
 from .store.db import Database
 from .store.migrate import upgrade
 from .ticker import start_ticker
@@ -52,7 +53,7 @@ class Runtime:
             return component
 
     def new_worker(self) -> Worker:
-        return Worker(self.engine, self.handlers)
+        return Worker(self.engine, self.handlers, runners=JOB_RUNNERS)
 
     def start_background(self) -> None:
         """Embedded mode: one worker thread and the ticker beside the API."""

@@ -14,7 +14,7 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 
 from .clock import utcnow
@@ -32,11 +32,23 @@ from .store.models import ExternalTaskRow, Job, ProcessInstance
 log = logging.getLogger(__name__)
 
 
+JobRunner = Callable[[Engine, Job], None]
+"""Runs one claimed job outside any transaction; raising means "retry later" (then dead letter)."""
+
+
 class Worker:
-    def __init__(self, engine: Engine, handlers: HandlerRegistry, worker_id: str | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        handlers: HandlerRegistry,
+        worker_id: str | None = None,
+        runners: Mapping[str, JobRunner] | None = None,
+    ) -> None:
         self.engine = engine
         self.handlers = handlers
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        # Job kinds other than in-process handlers (deliveries, portal sync): kind -> runner.
+        self.runners: dict[str, JobRunner] = dict(runners or {})
         self._stop = threading.Event()
 
     def run_once(self, limit: int = 10) -> int:
@@ -47,6 +59,8 @@ class Worker:
         for job in jobs:
             if job.kind == HANDLER_JOB:
                 self._run_handler(job)
+            elif job.kind in self.runners:
+                self._run(job, self.runners[job.kind])
             else:
                 self._fail(job, f"unknown job kind '{job.kind}'")
         return len(jobs)
@@ -62,6 +76,15 @@ class Worker:
 
     def stop(self) -> None:
         self._stop.set()
+
+    def _run(self, job: Job, runner: JobRunner) -> None:
+        try:
+            runner(self.engine, job)
+        except Exception as error:
+            log.warning("%s job %s failed (attempt %s): %s", job.kind, job.id, job.attempts, error)
+            self._fail(job, f"{type(error).__name__}: {error}")
+            return
+        self._done(job)
 
     # -- handler jobs -------------------------------------------------------------------
 

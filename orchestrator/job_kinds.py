@@ -1,0 +1,12 @@
+"""Every background job kind besides in-process handlers, and the function that runs it.
+
+One explicit table (no import side effects): a worker claims a job of any kind listed here
+and runs it outside any transaction; a runner that raises is retried with backoff, then
+dead-lettered, which admins see.
+"""
+
+from __future__ import annotations
+
+from .worker import JobRunner
+
+JOB_RUNNERS: dict[str, JobRunner] = {}
