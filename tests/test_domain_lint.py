@@ -417,6 +417,15 @@ def test_calendar_day_step_budget_cannot_be_compared():
     assert "the budget of a is in calendar days" in problem.message
 
 
+def test_calendar_days_everywhere_add_up_as_days():
+    """A sector law counting days (construction permit: 20 days) with every leg in days is checked."""
+    assert lint(sequence(step("a", "5d"), step("b", "12d"), step("c", "3d"), budget="20d")) == []
+    problem = only(lint(sequence(step("a", "5d"), step("b", "12d"), step("c", "4d"), budget="P20D")))
+    assert problem.severity == "error"
+    assert problem.message.startswith("step budgets on the longest path add up to 21 days")
+    assert "procedure's budget 20d: a 5d → b 12d → c 4d" in problem.message
+
+
 def test_no_step_budgets_no_comparison():
     assert errors(lint(sequence(step("a"), budget="P15D"))) == []
 
@@ -465,7 +474,8 @@ def test_pause_reasons_on_a_wait(reason):
         '<bpmn:messageEventDefinition messageRef="M" /></bpmn:intermediateCatchEvent>'
     )
     receive = f'<bpmn:receiveTask id="r" messageRef="M">{props(pauseClock=reason)}</bpmn:receiveTask>'
-    assert lint(sequence(catch, receive, budget=None)) == []
+    race = f'<bpmn:eventBasedGateway id="g">{props(pauseClock=reason)}</bpmn:eventBasedGateway>'
+    assert lint(sequence(catch, receive, race, budget=None)) == []
 
 
 def test_unknown_pause_reason_is_an_error():

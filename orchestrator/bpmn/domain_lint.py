@@ -8,7 +8,7 @@ they wrote, located (file, line, element id and name) and with what to do.  Voca
 * process: ``budget`` (whole-dossier statutory duration, e.g. ``3wd``), ``cutoff`` (``HH:MM``),
   ``warnBefore`` (e.g. ``1wd``), ``maTTHC``, ``coQuanChuTri``;
 * step (external service/send task): ``agency``, ``budget``, ``stopsClock`` (``true``/``false``);
-* waiting for the applicant (catch event, receive task): ``pauseClock`` =
+* waiting for the applicant (catch event, receive task, event-based gateway): ``pauseClock`` =
   ``supplement`` | ``financial_obligation``;
 * boundary/intermediate timers: ``timeDuration`` may be a working duration (``2wd``, ``4wh``).
 
@@ -42,7 +42,8 @@ can take, not in total:
   activities without a budget count zero;
 * ``wd`` and ``wh`` are working time and add up at 8 working hours per day; a calendar-day
   budget (``3d``, ``P3D``) on the process or on a step cannot be compared with working time,
-  so the check is skipped with a warning ("cannot compare").
+  so the check is skipped with a warning ("cannot compare"), unless the process and every
+  step are in calendar days (sector laws such as construction permits): then the days add up.
 """
 
 from __future__ import annotations
@@ -85,7 +86,9 @@ _FLOW_NODES = _ACTIVITIES | {
     "exclusiveGateway", "parallelGateway", "inclusiveGateway", "eventBasedGateway", "complexGateway",
     "startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent",
 }  # fmt: skip
-_WAITS = frozenset({"intermediateCatchEvent", "receiveTask"})
+# Where a dossier waits: after an event-based gateway the gateway itself is the waiting task
+# (its catch events only arm), so that is where its pauseClock takes effect.
+_WAITS = frozenset({"intermediateCatchEvent", "receiveTask", "eventBasedGateway"})
 _BOOLEANS = frozenset({"true", "false"})
 _CUTOFF = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 # Text that starts like a duration in words (2 wd, 2wdd, 3d, 3 ngày): a number, then letters.
@@ -124,7 +127,7 @@ _BAD_PAUSE = (
 )
 _PAUSE_PLACE = (
     "pauseClock has effect only where the dossier waits for the applicant: put it on an "
-    "intermediate catch event or a receive task"
+    "intermediate catch event or a receive task (after an event-based gateway: on the gateway)"
 )
 _BAD_STOPS = (
     "stopsClock {value!r} must be true or false (lower case): choose Có or Không in Kết thúc xử lý "
@@ -143,6 +146,10 @@ _OVER_BUDGET = (
     "step budgets on the longest path add up to {total} working hours, more than the procedure's "
     "budget {budget} working hours ({budget_text}): {path}; shorten these step budgets{stop_hint} or "
     "raise the procedure's budget"
+)
+_OVER_BUDGET_DAYS = (
+    "step budgets on the longest path add up to {total} days, more than the procedure's budget "
+    "{budget_text}: {path}; shorten these step budgets{stop_hint} or raise the procedure's budget"
 )
 _STOP_HINT = ", mark the step that ends processing (status 9) with stopsClock=true,"
 
@@ -311,6 +318,7 @@ _Key = tuple[_Element, str]
 @dataclass
 class _Graph:
     budgets: dict[_Element, Duration]
+    in_days: bool = False  # every budget is in calendar days: add up days, not working minutes
     weight: dict[_Key, int] = field(default_factory=dict)
     successors: dict[_Key, list[_Key]] = field(default_factory=dict)
     stops: set[_Key] = field(default_factory=set)
@@ -325,7 +333,9 @@ class _Graph:
 
     def minutes(self, element: _Element) -> int:
         budget = self.budgets.get(element)
-        return budget.working_minutes if budget is not None and budget.is_working_time else 0
+        if budget is None or budget.is_working_time == self.in_days:
+            return 0
+        return budget.days if self.in_days else budget.working_minutes
 
     def add_scope(self, scope: _Element) -> tuple[list[_Key], list[_Key]]:
         """Add the flow nodes directly in ``scope``; returns its (entries, exits)."""
@@ -431,7 +441,7 @@ def _longest_path(graph: _Graph, roots: list[_Key]) -> tuple[int, list[_Key]]:
 def _describe(path: list[_Key], budgets: dict[_Element, Duration]) -> str:
     steps = []
     for element, part in path:
-        if part in {"", "own"} and element in budgets and budgets[element].working_minutes:
+        if part in {"", "own"} and element in budgets and budgets[element].amount:
             steps.append(f"{element.get('id')} {budgets[element]}")
     if len(steps) > _PATH_STEPS_SHOWN:
         steps = [*steps[:_PATH_STEPS_SHOWN], "…"]
@@ -442,6 +452,9 @@ def _check_sum(process: _Element, budget: Duration, budgets: dict[_Element, Dura
     if not budgets:
         return
     calendar_steps = [element for element, duration in budgets.items() if not duration.is_working_time]
+    if not budget.is_working_time and len(calendar_steps) == len(budgets):
+        _check_day_sum(process, budget, budgets, lint)
+        return
     if not budget.is_working_time or calendar_steps:
         if not budget.is_working_time:
             what = f"the procedure's budget {budget} is"
@@ -460,6 +473,26 @@ def _check_sum(process: _Element, budget: Duration, budgets: dict[_Element, Dura
             _OVER_BUDGET.format(
                 total=_hours(total),
                 budget=_hours(budget.working_minutes),
+                budget_text=budget,
+                path=_describe(path, budgets),
+                stop_hint="" if graph.stops else _STOP_HINT,
+            ),
+        )
+
+
+def _check_day_sum(
+    process: _Element, budget: Duration, budgets: dict[_Element, Duration], lint: _Lint
+) -> None:
+    """The path rule when the law counts days and every step budget is in days too."""
+    graph = _Graph(budgets, in_days=True)
+    roots, _ = graph.add_scope(process)
+    total, path = _longest_path(graph, roots)
+    if total > budget.days:
+        lint.add(
+            _properties(process)["budget"],
+            process,
+            _OVER_BUDGET_DAYS.format(
+                total=total,
                 budget_text=budget,
                 path=_describe(path, budgets),
                 stop_hint="" if graph.stops else _STOP_HINT,
