@@ -263,3 +263,35 @@ def test_the_camunda_python_client_starts_and_correlates(client, runtime, analys
 
     with pytest.raises(Exception, match="400 : MismatchingMessageCorrelationException"):
         engine_client.EngineClient(config=config).correlate_message("nobody-listens", business_key="HS-062")
+
+
+def test_message_reaches_a_dossier_waiting_at_an_event_based_gateway(client, engine, desk):
+    """The payment message races a timer: SpiffWorkflow makes the gateway the waiting task."""
+    body = "\n".join(
+        [
+            '<bpmn:startEvent id="start" />',
+            '<bpmn:eventBasedGateway id="race" />',
+            '<bpmn:intermediateCatchEvent id="paid"><bpmn:messageEventDefinition messageRef="M" />'
+            "</bpmn:intermediateCatchEvent>",
+            '<bpmn:intermediateCatchEvent id="expired"><bpmn:timerEventDefinition>'
+            "<bpmn:timeDuration>P30D</bpmn:timeDuration></bpmn:timerEventDefinition>"
+            "</bpmn:intermediateCatchEvent>",
+            '<bpmn:userTask id="record_payment" />',
+            '<bpmn:userTask id="close_file" />',
+            '<bpmn:endEvent id="e1" />',
+            '<bpmn:endEvent id="e2" />',
+            chain("start", "race"),
+            chain("race", "paid", "record_payment", "e1"),
+            chain("race", "expired", "close_file", "e2"),
+        ]
+    )
+    definitions.deploy(engine, [resource(body, process_id="pays", extra='<bpmn:message id="M" name="nop-thue" />')])
+    waiting = instances.start_instance(engine, "pays", business_key="DAT-1").id
+    assert _activities(engine, waiting) == ["race"]
+
+    response = client.post(
+        "/engine-rest/message", json={"messageName": "nop-thue", "businessKey": "DAT-1"}, headers=desk
+    )
+
+    assert response.status_code == 204
+    assert _activities(engine, waiting) == ["record_payment"]

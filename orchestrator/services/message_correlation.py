@@ -127,12 +127,23 @@ def _definitions_catching(engine: Engine, message_name: str) -> list[str]:
 
 def _catches(engine: Engine, definition_id: str, message_name: str) -> bool:
     loaded = engine.specs.get(definition_id)
-    for spec in (loaded.spec, *loaded.subprocess_specs.values()):
-        for task_spec in spec.task_specs.values():
-            definition = getattr(task_spec, "event_definition", None)
-            if isinstance(definition, MessageEventDefinition) and definition.name == message_name:
-                return True
-    return False
+    return any(
+        message_name in _message_names(getattr(task_spec, "event_definition", None))
+        for spec in (loaded.spec, *loaded.subprocess_specs.values())
+        for task_spec in spec.task_specs.values()
+    )
+
+
+def _message_names(definition: Any) -> set[str]:
+    """Messages an event definition catches, looking inside combined definitions.
+
+    SpiffWorkflow moves the catch events after an event-based gateway into the gateway's
+    own ``MultipleEventDefinition``: the gateway, not the catch event, is what waits.
+    """
+    if isinstance(definition, MessageEventDefinition):
+        return {definition.name}
+    inner = getattr(definition, "event_definitions", None) or ()
+    return {name for item in inner for name in _message_names(item)}
 
 
 def _keys_match(variables: dict[str, Any], keys: dict[str, Any]) -> bool:
