@@ -285,7 +285,9 @@ def test_message_reaches_a_dossier_waiting_at_an_event_based_gateway(client, eng
             chain("race", "expired", "close_file", "e2"),
         ]
     )
-    definitions.deploy(engine, [resource(body, process_id="pays", extra='<bpmn:message id="M" name="nop-thue" />')])
+    definitions.deploy(
+        engine, [resource(body, process_id="pays", extra='<bpmn:message id="M" name="nop-thue" />')]
+    )
     waiting = instances.start_instance(engine, "pays", business_key="DAT-1").id
     assert _activities(engine, waiting) == ["race"]
 
