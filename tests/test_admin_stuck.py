@@ -106,6 +106,11 @@ def test_not_fetched_and_overdue_step_and_dossier(engine):
     assert "dossier_overdue" not in later
     assert "dossier_overdue" in kinds_of(engine, vn("2026-11-27T10:00"))
     assert kinds_of(engine, vn("2026-11-24T10:00"), agency="CA-XA") == {}
+    with time_machine.travel(vn("2026-11-23T09:00"), tick=False):
+        other = instances.start_instance(engine, PROCEDURE, business_key="HS-2").id
+    mine = kinds_of(engine, vn("2026-11-24T10:00"), instance_id=instance_id)
+    assert {item.instance_id for items in mine.values() for item in items} == {instance_id}
+    assert kinds_of(engine, vn("2026-11-24T10:00"), instance_id=other).keys() == later.keys()
     assert kinds_of(engine, vn("2026-11-24T10:00"), kinds=("step_overdue",)).keys() == {"step_overdue"}
 
 

@@ -30,11 +30,7 @@ def dossier(instance_id: str) -> str:
     history = instance_history(engine(), instance_id, limit=MAX_PAGE_SIZE)
     overlays = instance_overlays(db(), instance_id, now=now)
     diagram = diagram_markup(definition_xml(db(), view.definition_id), overlays)
-    stuck_here = [
-        item
-        for item in find_stuck(engine(), now=now, filter=StuckFilter(process_key=view.process_key))
-        if item.instance_id == instance_id
-    ]
+    stuck_here = find_stuck(engine(), now=now, filter=StuckFilter(instance_id=instance_id))
     return render_template(
         "console/dossier.html",
         active="stuck",

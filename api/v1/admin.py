@@ -34,6 +34,7 @@ class StuckQuerySchema(StrictSchema):
     )
     agency = fields.String()
     process_key = fields.String(data_key="processKey")
+    instance_id = fields.String(data_key="processInstanceId")
     sort = fields.String(load_default="-age", validate=validate.OneOf(SORTS))
     limit = fields.Integer(load_default=500, validate=validate.Range(min=1, max=5000))
     format = fields.String(validate=validate.OneOf(("json", "csv")))
@@ -160,6 +161,7 @@ def stuck(query: dict[str, Any]) -> Any:
             kinds=tuple(query.get("kind", ())),
             agency=query.get("agency"),
             process_key=query.get("process_key"),
+            instance_id=query.get("instance_id"),
             sort=query["sort"],
         ),
         limit=query["limit"],

@@ -91,6 +91,7 @@ class StuckFilter:
     kinds: tuple[str, ...] = ()
     agency: str | None = None
     process_key: str | None = None
+    instance_id: str | None = None  # one dossier's reasons (its console page)
     sort: str = "-age"  # -age (oldest first) | age | agency | kind | process
 
     def __post_init__(self) -> None:
@@ -143,6 +144,8 @@ def find_stuck(
         items = [item for item in items if item.agency == filter.agency]
     if filter.process_key is not None:
         items = [item for item in items if item.process_key == filter.process_key]
+    if filter.instance_id is not None:
+        items = [item for item in items if item.instance_id == filter.instance_id]
     return sorted(items, key=_SORT_KEYS[filter.sort])[:limit]
 
 
@@ -168,6 +171,8 @@ def _open_agency_tasks(scan: _Scan) -> Select[tuple[ExternalTaskRow]]:
         query = query.where(ExternalTaskRow.agency == scan.filter.agency)
     if scan.filter.process_key is not None:
         query = query.where(ExternalTaskRow.process_key == scan.filter.process_key)
+    if scan.filter.instance_id is not None:
+        query = query.where(ExternalTaskRow.instance_id == scan.filter.instance_id)
     return query
 
 
@@ -266,6 +271,8 @@ def _open_deadlines(scan: _Scan, scope: str) -> Select[tuple[Deadline, ProcessIn
     )
     if scan.filter.process_key is not None:
         query = query.where(ProcessInstance.process_key == scan.filter.process_key)
+    if scan.filter.instance_id is not None:
+        query = query.where(Deadline.instance_id == scan.filter.instance_id)
     return query
 
 
