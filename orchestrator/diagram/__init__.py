@@ -1,0 +1,15 @@
+"""BPMN diagrams drawn on the server as SVG, with a dossier's or a procedure's live state on top."""
+
+from .live import definition_heatmap, definition_xml, instance_drawing, instance_overlays
+from .overlays import ActivityCount, Overlays
+from .render import render_svg
+
+__all__ = [
+    "ActivityCount",
+    "Overlays",
+    "definition_heatmap",
+    "definition_xml",
+    "instance_drawing",
+    "instance_overlays",
+    "render_svg",
+]
