@@ -78,8 +78,16 @@ def deploy_procedure(engine: Engine) -> None:
     assert [d.key for d in result.definitions] == [PROCEDURE]
 
 
-def receive(engine: Engine, *, agency: str = AGENCY, channel: str = "in_person") -> Dossier:
-    request = lifecycle.ReceiveRequest(PROCEDURE, agency, channel, dict(APPLICANT), list(DOCUMENTS), {})
+def receive(
+    engine: Engine,
+    *,
+    agency: str = AGENCY,
+    channel: str = "in_person",
+    variables: dict[str, Any] | None = None,
+) -> Dossier:
+    request = lifecycle.ReceiveRequest(
+        PROCEDURE, agency, channel, dict(APPLICANT), list(DOCUMENTS), dict(variables or {})
+    )
     return lifecycle.receive(engine, request, actor="desk-officer")
 
 

@@ -55,6 +55,17 @@ def test_receipt_makes_the_dossier_its_code_and_appointment(procedure):
     assert "Nguyễn" not in str(received[0].data)
 
 
+def test_a_paper_dossier_entered_later_keeps_its_day_of_receipt(procedure):
+    engine = procedure
+    with time_machine.travel(vn("2026-11-23T10:00"), tick=False):  # entered on Monday
+        dossier = receive(engine, variables={"receivedAt": "2026-11-20T09:00:00+07:00"})  # received Friday
+    assert dossier.code == "UBND-XA-261120-0001"
+    assert dossier.received_at == vn("2026-11-20T09:00")
+    assert dossier.appointment_at == vn("2026-11-25T09:00")
+    received = [e for e in _events(engine, dossier.instance_id) if e.type == "dossier.received"]
+    assert received[0].at == vn("2026-11-23T10:00")  # the history says when it was entered
+
+
 def test_supplement_round_trip_through_the_process(procedure):
     engine = procedure
     with time_machine.travel(vn("2026-11-23T08:00"), tick=False):

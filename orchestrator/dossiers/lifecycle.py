@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from ..bpmn.specs import ExternalTask
 from ..clock import utcnow
+from ..deadlines.tracking import received_at_of
 from ..engine import Engine, StepContext
 from ..errors import Conflict, InvalidInput, NotFound
 from ..services.cancellation import cancel_in_step
@@ -92,7 +93,8 @@ def receive(
         if agency is None:  # deleted meanwhile: nothing of the receipt is kept
             raise NotFound(f"agency '{request.agency}' does not exist")
         now = instance.created_at
-        code = codes.new_code(session, agency, now)
+        received_at = received_at_of(variables, now)  # a paper dossier entered later keeps its day
+        code = codes.new_code(session, agency, received_at)
         instance.business_key = code
         clock = session.scalars(
             select(Deadline).where(Deadline.instance_id == instance.id, Deadline.scope == "dossier")
@@ -111,7 +113,7 @@ def receive(
             documents=documents,
             state=DossierState.RECEIVED.value,
             national_status=NATIONAL_STATUS[DossierState.RECEIVED],
-            received_at=now,
+            received_at=received_at,
             appointment_at=clock.original_due_at if clock is not None else None,
             supplement_count=0,
             sync_seq=0,
