@@ -5,15 +5,18 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import time_machine
-from sqlalchemy import select
+from sqlalchemy import and_, create_engine, select, text
 
 from orchestrator.access import Principal, add_agency
 from orchestrator.admin import StuckFilter, find_stuck, retry_incident
 from orchestrator.bpmn.compiler import Resource
 from orchestrator.calendar import VN_TZ
 from orchestrator.services import definitions, instances, task_failures, task_locks
-from orchestrator.services.task_filters import TopicRequest
-from orchestrator.store.models import Event
+from orchestrator.services.lock_expiry import repeated_expiries
+from orchestrator.services.task_filters import TopicRequest, topic_condition
+from orchestrator.services.task_locks import claimable
+from orchestrator.services.task_views import visible_to
+from orchestrator.store.models import Event, ExternalTaskRow
 
 from .bpmn_builder import HEADER, chain
 
@@ -208,3 +211,21 @@ def test_a_dead_lettered_handler_job(runtime, handlers):
     with time_machine.travel(base + timedelta(hours=2), tick=False):
         worker.run_once()
     assert instances.get_instance(engine, instance_id).current_activities[0]["id"] == "wait"
+
+
+def test_the_expiry_check_of_every_fetch_reads_only_expired_locks(sqlite_template):
+    """The check runs on every fetchAndLock: an index range over ran-out locks, not every waiting task."""
+    now = vn("2026-11-23T09:00")
+    worker = Principal("w", "worker", "UBND-XA", frozenset({"worker"}))
+    wanted = and_(
+        visible_to(worker), topic_condition(TopicRequest(topic_name="ho-tich", lock_duration_ms=1), "sqlite")
+    )
+    statement = select(ExternalTaskRow.id).where(
+        repeated_expiries(and_(wanted, claimable(now)), now=now, limit=3)
+    )
+    database = create_engine(f"sqlite:///{sqlite_template}")
+    sql = str(statement.compile(database, compile_kwargs={"literal_binds": True}))
+    with database.connect() as connection:
+        plan = " ".join(row[3] for row in connection.execute(text(f"EXPLAIN QUERY PLAN {sql}")))
+    database.dispose()
+    assert "ix_external_task_fetch (topic=? AND lock_expires_at>? AND lock_expires_at<?)" in plan, plan

@@ -6,10 +6,13 @@ from datetime import UTC, datetime
 
 import pytest
 import time_machine
+from lxml import html as lxml_html
 from sqlalchemy import select
 
+from api.console.refusals import refusal_text
 from orchestrator.access import add_agency
 from orchestrator.deadlines.evaluation import control_sheet
+from orchestrator.errors import Conflict, InvalidInput, NotFound, StepFailed
 from orchestrator.services.instances import get_instance
 from orchestrator.store.models import Event, ExternalTaskRow
 
@@ -87,12 +90,32 @@ def test_an_action_without_a_reason_changes_nothing(client, engine, scenario):
 
 def test_a_refused_action_is_explained_on_the_page(client, engine, scenario):
     page = f"/console/dossiers/{scenario.overdue_id}"
-    overdue_task = get_instance(engine, scenario.overdue_id).current_activities[0]["task_id"]
+    current = get_instance(engine, scenario.overdue_id).current_activities
+    overdue_task = next(a["task_id"] for a in current if a["id"] == FIRST_STEP)
     post_form(
         client, page, f"/console/tasks/{overdue_task}/retry", instance_id=scenario.overdue_id, reason=REASON
     )
-    assert "Không thực hiện được" in client.get(page).text  # that step has no incident
+    shown = client.get(page).text
+    # The official reads why in Vietnamese; the service's English stays in the JSON API.
+    assert "Không thực hiện được: Bước này không còn sự cố" in shown
+    assert "has no incident" not in shown
     assert _admin_events(engine, scenario.overdue_id) == []
+
+
+def test_refusals_read_in_vietnamese_and_unknown_ones_fall_back_by_type():
+    assert refusal_text(Conflict("process instance is completed")).startswith(
+        "Hồ sơ đang ở trạng thái “Đã hoàn"
+    )
+    assert refusal_text(Conflict("process instance is running, not suspended")) == (
+        "Hồ sơ không ở trạng thái tạm đình chỉ."
+    )
+    assert refusal_text(NotFound("agency 'X' does not exist")) == "Không có cơ quan với mã này."
+    assert refusal_text(
+        InvalidInput("'E' joins several paths: start before an activity after it")
+    ).startswith("Bước này gộp nhiều nhánh")
+    unknown = refusal_text(InvalidInput("something nobody mapped"))
+    assert unknown == "Dữ liệu nhập không hợp lệ." and "nobody" not in unknown
+    assert refusal_text(StepFailed("expression failed")).startswith("Quy trình không chạy tiếp được")
 
 
 def test_bulk_retry_shows_the_dry_run_count_before_it_acts(client, engine, scenario):
@@ -170,27 +193,28 @@ def test_suspend_resume_and_cancel_a_dossier(client, engine, scenario):
 
 def test_moving_the_token_shows_a_preview_before_it_moves(client, engine, scenario):
     page = f"/console/dossiers/{scenario.overdue_id}"
-    preview = post_form(
-        client,
-        page,
-        f"/console/dossiers/{scenario.overdue_id}/move",
-        cancel_activities=FIRST_STEP,
-        start_before="DangKyKhaiSinh",
-        reason=REASON,
+    # The target is chosen from the diagram's activities, by name: no element id typed by hand.
+    [target] = lxml_html.fromstring(client.get(page).text).xpath(
+        "//select[@name='start_before']/option[@value='DangKyKhaiSinh']"
     )
+    assert target.text_content().startswith("Đăng ký khai sinh")
+    fields = {"cancel_activities": FIRST_STEP, "start_before": "DangKyKhaiSinh", "reason": REASON}
+    preview = post_form(client, page, f"/console/dossiers/{scenario.overdue_id}/move", **fields)
     assert preview.status_code == 200 and "Xem trước" in preview.text
-    assert "DangKyKhaiSinh" in preview.text and 'name="confirmed" value="1"' in preview.text
-    assert [a["id"] for a in get_instance(engine, scenario.overdue_id).current_activities] == [FIRST_STEP]
-    moved = post_form(
-        client,
-        page,
-        f"/console/dossiers/{scenario.overdue_id}/move",
-        confirmed="1",
-        cancel_activities=FIRST_STEP,
-        start_before="DangKyKhaiSinh",
-        reason=REASON,
-    )
+    assert "Đăng ký khai sinh" in preview.text and 'name="confirmed" value="1"' in preview.text
+    open_steps = [a["id"] for a in get_instance(engine, scenario.overdue_id).current_activities]
+    assert FIRST_STEP in open_steps and "DangKyKhaiSinh" not in open_steps  # the preview changed nothing
+    assert _admin_events(engine, scenario.overdue_id) == []
+    moved = post_form(client, page, f"/console/dossiers/{scenario.overdue_id}/move", confirmed="1", **fields)
     assert moved.status_code == 302
     assert "Đã di chuyển bước xử lý." in client.get(page).text
     assert "DangKyKhaiSinh" in [a["id"] for a in get_instance(engine, scenario.overdue_id).current_activities]
     assert [e.type for e in _admin_events(engine, scenario.overdue_id)] == ["admin.move_token"]
+
+
+def test_a_target_outside_the_diagram_is_refused_by_the_form(client, engine, scenario):
+    page = f"/console/dossiers/{scenario.overdue_id}"
+    fields = {"cancel_activities": FIRST_STEP, "start_before": "NoSuchStep", "reason": REASON}
+    refused = post_form(client, page, f"/console/dossiers/{scenario.overdue_id}/move", **fields)
+    assert refused.status_code == 302 and _admin_events(engine, scenario.overdue_id) == []
+    assert FIRST_STEP in [a["id"] for a in get_instance(engine, scenario.overdue_id).current_activities]

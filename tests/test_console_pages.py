@@ -126,6 +126,10 @@ def test_dossier_page_shows_diagram_control_sheet_variables_and_history(client, 
     assert "Nguyễn Thị Lan" in page.text and "Phiếu kiểm soát" in page.text and "Lịch sử" in page.text
     assert HOSTILE not in page.text and "&lt;script&gt;" in page.text  # variables are escaped
     assert "Vì sao hồ sơ bị vướng" in page.text
+    history = [
+        " ".join(td.text_content().split()) for td in tree.xpath("//table[@class='history']//tr/td[2]")
+    ]
+    assert "Tiếp nhận hồ sơ instance_started" in history and "Quá hạn deadline_overdue" in history
 
 
 def test_dossier_page_offers_the_retry_only_where_there_is_an_incident(client, scenario):
@@ -150,10 +154,15 @@ def test_procedure_page_draws_the_heatmap(client, scenario):
     tree = lxml_html.fromstring(page.text)
     assert tree.xpath(f"//div[@id='diagram']//g[@data-element-id='{FIRST_STEP}']")
     counts = {
-        row.xpath("./th")[0].text_content(): [td.text_content() for td in row.xpath("./td")]
+        row.xpath("./th//code")[0].text_content(): (
+            row.xpath("./th")[0].text_content(),
+            [td.text_content() for td in row.xpath("./td")],
+        )
         for row in tree.xpath("//table[@class='stats']/tbody/tr")
     }
-    assert counts[FIRST_STEP] == ["2", "1"]  # two open dossiers there, one in incident
+    name, numbers = counts[FIRST_STEP]
+    assert name.startswith("Kiểm tra hồ sơ")  # the step's name from the diagram, its id small beside
+    assert numbers == ["2", "1"]  # two open dossiers there, one in incident
 
 
 def test_a_diagram_without_a_drawing_still_shows_the_dossier(client, runtime, engine):

@@ -37,15 +37,16 @@ def _svg(response) -> etree._Element:
     return etree.fromstring(response.get_data())
 
 
-def test_an_analyst_gets_the_procedure_drawn_with_its_heatmap(client, runtime, dossier):
+def test_an_analyst_gets_the_procedure_drawn_and_only_an_admin_its_heatmap(client, runtime, dossier):
     definition_id, _ = dossier
-    headers = auth_headers(runtime, ["analyst"])
-    plain = _svg(client.get(f"/api/v1/process-definitions/{definition_id}/diagram.svg", headers=headers))
+    url = f"/api/v1/process-definitions/{definition_id}/diagram.svg"
+    plain = _svg(client.get(url, headers=auth_headers(runtime, ["analyst"])))
     assert plain.xpath("//s:g[@data-element-id='KiemTraHoSo']", namespaces=NS)
     assert not plain.xpath("//*[@data-open]")
-    heat = _svg(
-        client.get(f"/api/v1/process-definitions/{definition_id}/diagram.svg?heatmap=true", headers=headers)
-    )
+    # The heatmap counts every agency's open dossiers and incidents: console data, admins only.
+    refused = client.get(f"{url}?heatmap=true", headers=auth_headers(runtime, ["analyst"], agency="CA-XA"))
+    assert refused.status_code == 403 and refused.mimetype == PROBLEM
+    heat = _svg(client.get(f"{url}?heatmap=true", headers=auth_headers(runtime, ["admin"])))
     (step,) = heat.xpath("//s:g[@data-element-id='KiemTraHoSo']", namespaces=NS)
     assert step.get("data-open") == "1"
 

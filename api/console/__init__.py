@@ -17,6 +17,7 @@ from orchestrator.config import Settings, resolve_secret_key
 from orchestrator.errors import OrchestratorError
 
 from . import formatting
+from .refusals import refusal_text
 
 console = Blueprint(
     "console",
@@ -96,4 +97,4 @@ def _csrf_refused(error: CSRFError) -> tuple[str, int]:
 @console.errorhandler(OrchestratorError)
 def _domain_error(error: OrchestratorError) -> tuple[str, int]:
     title = ERROR_TITLES.get(error.status, "Lỗi")
-    return render_template("console/error.html", title=title, message=error.detail), error.status
+    return render_template("console/error.html", title=title, message=refusal_text(error)), error.status

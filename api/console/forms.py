@@ -5,7 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, PasswordField, SelectMultipleField, StringField, TextAreaField
+from wtforms import (
+    HiddenField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 from orchestrator.calendar.duration import parse_duration
@@ -90,7 +97,8 @@ class ReassignForm(ReasonForm):
 
 class MoveTokenForm(ReasonForm):
     cancel_activities = SelectMultipleField("Hủy các bước đang mở", choices=[], validate_choice=True)
-    start_before = StringField(
-        "Bắt đầu lại trước bước (mã phần tử)", filters=[_strip], validators=[DataRequired(REQUIRED)]
+    # Choices: the diagram's activities (set by the view), so no element id is typed by hand.
+    start_before = SelectField(
+        "Bắt đầu lại trước bước", choices=[], validate_choice=True, validators=[DataRequired(REQUIRED)]
     )
     confirmed = HiddenField()  # "1" once the preview was shown

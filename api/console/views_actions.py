@@ -1,7 +1,8 @@
 """The action forms of a dossier page. Each needs a reason; the service records it with the actor.
 
 A refused action (bad input, a task that moved on meanwhile) comes back as a message on the
-dossier page rather than an error page: the admin sees the current state and can try again.
+dossier page rather than an error page, in Vietnamese (:mod:`.refusals`): the admin sees the
+current state and can try again.
 """
 
 from __future__ import annotations
@@ -15,13 +16,15 @@ from werkzeug.wrappers import Response
 
 from orchestrator import admin
 from orchestrator.calendar import VN_TZ
+from orchestrator.diagram import definition_xml, step_names, token_targets
 from orchestrator.errors import OrchestratorError
 from orchestrator.services.instances import get_instance
 
 from . import console
 from .auth import actor
 from .forms import ExtendDeadlineForm, MoveTokenForm, ReasonForm, ReassignForm, error_text
-from .runtime import engine
+from .refusals import refusal_text
+from .runtime import db, engine
 
 LIFECYCLE = {
     "suspend": (admin.suspend_dossier, "Đã tạm đình chỉ hồ sơ."),
@@ -44,7 +47,7 @@ def _run(form: FlaskForm, instance_id: str | None, action: Callable[[], object],
     try:
         action()
     except OrchestratorError as error:
-        flash(f"Không thực hiện được: {error.detail}", "error")
+        flash(f"Không thực hiện được: {refusal_text(error)}", "error")
         return _back(instance_id)
     flash(done, "success")
     return _back(instance_id)
@@ -121,8 +124,10 @@ def lifecycle(instance_id: str, action: str) -> Response:
 def move_token(instance_id: str) -> Response | str:
     """First a preview of the activities the move would leave open; the confirmed form moves."""
     view = get_instance(engine(), instance_id)
+    xml = definition_xml(db(), view.definition_id)
     form = MoveTokenForm()
     form.cancel_activities.choices = [(a["id"], a["name"] or a["id"]) for a in view.current_activities]
+    form.start_before.choices = [(step.id, step.name or step.id) for step in token_targets(xml)]
     if form.confirmed.data == "1":
         return _run(
             form,
@@ -146,8 +151,13 @@ def move_token(instance_id: str) -> Response | str:
             start_before=form.start_before.data,
         )  # fmt: skip
     except OrchestratorError as error:
-        flash(f"Không xem trước được: {error.detail}", "error")
+        flash(f"Không xem trước được: {refusal_text(error)}", "error")
         return _back(instance_id)
     return render_template(
-        "console/move_preview.html", active="stuck", dossier=view, form=form, preview=preview
+        "console/move_preview.html",
+        active="stuck",
+        dossier=view,
+        form=form,
+        preview=preview,
+        names=step_names(xml),
     )

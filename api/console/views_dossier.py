@@ -11,7 +11,7 @@ from orchestrator.access import list_agencies
 from orchestrator.admin import StuckFilter, find_stuck
 from orchestrator.clock import utcnow
 from orchestrator.deadlines.evaluation import control_sheet
-from orchestrator.diagram import definition_xml, instance_overlays
+from orchestrator.diagram import definition_xml, instance_overlays, token_targets
 from orchestrator.services.instance_queries import instance_history
 from orchestrator.services.instances import get_instance
 from orchestrator.services.paging import MAX_PAGE_SIZE
@@ -29,7 +29,8 @@ def dossier(instance_id: str) -> str:
     view = get_instance(engine(), instance_id)  # 404 page when unknown
     history = instance_history(engine(), instance_id, limit=MAX_PAGE_SIZE)
     overlays = instance_overlays(db(), instance_id, now=now)
-    diagram = diagram_markup(definition_xml(db(), view.definition_id), overlays)
+    xml = definition_xml(db(), view.definition_id)
+    diagram = diagram_markup(xml, overlays)
     stuck_here = find_stuck(engine(), now=now, filter=StuckFilter(instance_id=instance_id))
     return render_template(
         "console/dossier.html",
@@ -47,6 +48,7 @@ def dossier(instance_id: str) -> str:
         external_tasks=[a for a in view.current_activities if a.get("type") == "ExternalTask"],
         is_open=view.status in OPEN_STATUSES,
         agencies=list_agencies(db()),
+        move_targets=token_targets(xml),
     )
 
 

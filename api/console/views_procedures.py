@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import render_template
 
-from orchestrator.diagram import definition_heatmap, definition_xml
+from orchestrator.diagram import definition_heatmap, definition_xml, step_names
 from orchestrator.services.definition_queries import latest_definitions
 from orchestrator.services.definitions import get_definition_by_id
 from orchestrator.services.paging import MAX_PAGE_SIZE
@@ -27,8 +27,13 @@ def procedures() -> str:
 def procedure(definition_id: str) -> str:
     definition = get_definition_by_id(engine(), definition_id)  # 404 page when unknown
     heatmap = definition_heatmap(db(), definition_id)
-    diagram = diagram_markup(definition_xml(db(), definition_id), heatmap)
+    xml = definition_xml(db(), definition_id)
     counts = sorted(heatmap.counts.items(), key=lambda item: (-item[1].open, item[0]))
     return render_template(
-        "console/procedure.html", active="procedures", definition=definition, diagram=diagram, counts=counts
+        "console/procedure.html",
+        active="procedures",
+        definition=definition,
+        diagram=diagram_markup(xml, heatmap),
+        counts=counts,
+        names=step_names(xml),  # the table names each step as the diagram does, its id beside
     )

@@ -42,6 +42,25 @@ def counted_expiry() -> Any:
     return case((expired_lock(), ExternalTaskRow.lock_expiries + 1), else_=ExternalTaskRow.lock_expiries)
 
 
+def repeated_expiries(
+    claimable_rows: ColumnElement[bool], *, now: datetime, limit: int
+) -> ColumnElement[bool]:
+    """Claimable rows whose next takeover would be the ``limit``-th expiry.
+
+    ``lock_expires_at <= now`` is implied by ``claimable_rows`` for a locked row, but stated
+    again: it makes the check a range on ``ix_external_task_fetch`` (topic, lock_expires_at),
+    which holds only the few locks that ran out, instead of a walk over every claimable
+    task of the topic (SQLite otherwise picks the claim index: 5 ms instead of 0.1 ms per
+    fetch with 10,000 waiting tasks).  This runs on every fetch.
+    """
+    return and_(
+        claimable_rows,
+        expired_lock(),
+        ExternalTaskRow.lock_expires_at <= now,
+        ExternalTaskRow.lock_expiries >= limit - 1,
+    )
+
+
 def park_repeated_expiries(
     session: Session, claimable_rows: ColumnElement[bool], *, now: datetime, limit: int
 ) -> int:
@@ -50,7 +69,7 @@ def park_repeated_expiries(
     Instances are locked first, as a step does, with ``SKIP LOCKED``: a dossier busy in a
     step is left for the next fetch (the claim skips its task meanwhile), never waited for.
     """
-    due = and_(claimable_rows, expired_lock(), ExternalTaskRow.lock_expiries >= limit - 1)
+    due = repeated_expiries(claimable_rows, now=now, limit=limit)
     found = session.execute(
         select(ExternalTaskRow.id, ExternalTaskRow.instance_id).where(due).limit(PARK_BATCH)
     ).all()
