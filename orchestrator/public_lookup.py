@@ -68,12 +68,6 @@ def public_status(db: Database, code: str, lookup_code: str) -> PublicStatus:
             raise NotFound(NOT_FOUND)
         state = DossierState(dossier.state)
         handling = _handling_agencies(session, dossier) if state in _HANDLED_STATES else []
-        # The deadline row holds the re-appointment the late agency made (form 04).
-        rescheduled = session.scalars(
-            select(Deadline.rescheduled_due_at).where(
-                Deadline.instance_id == dossier.instance_id, Deadline.scope == "dossier"
-            )
-        ).first()
     if state in _HANDLED_STATES and handling:
         status = f"Đang giải quyết tại {', '.join(handling)}"
     elif state is DossierState.FINISHED:
@@ -87,7 +81,7 @@ def public_status(db: Database, code: str, lookup_code: str) -> PublicStatus:
         national_status=dossier.national_status,
         received_at=dossier.received_at,
         appointment_at=dossier.appointment_at,
-        reappointment_at=dossier.reappointment_at or rescheduled,
+        reappointment_at=dossier.reappointment_at,  # the one re-appointment (form 04), if any
         handling_agency=", ".join(handling) or None,
     )
 

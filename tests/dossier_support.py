@@ -36,7 +36,7 @@ def step(task_id: str, topic: str, **properties: str) -> str:
 
 
 def procedure() -> Resource:
-    """check -> (ok: appraise -> pay? -> sign [stopsClock] -> hand over | supplement wait | refused end)."""
+    """check -> (ok: appraise -> pay -> sign [stopsClock] -> handover [returnsResult]), supplement, refuse."""
     body = "\n".join([
         props(budget="3wd", maTTHC="1.000001", coQuanChuTri=AGENCY),
         '<bpmn:startEvent id="s" />',
@@ -51,7 +51,7 @@ def procedure() -> Resource:
         + props(pauseClock="financial_obligation")
         + '<bpmn:messageEventDefinition messageRef="paid" /></bpmn:intermediateCatchEvent>',
         step("sign", "ky-duyet", agency=AGENCY, budget="0.5wd", stopsClock="true"),
-        step("handover", "mot-cua-tra", agency=AGENCY),
+        step("handover", "mot-cua-tra", agency=AGENCY, returnsResult="true"),
         '<bpmn:endEvent id="e" />',
         chain("s", "check", "g"),
         flow("to_wait", "g", "wait", "${ketQua == 'bo-sung'}"),

@@ -7,14 +7,15 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from .http_recorder import Posted, recording_server
 
 
 @dataclass
 class FakePortal:
-    url: str
-    fail_first: int = 0
+    url: str = ""
+    fail_first: int = 0  # answer 503 to this many attempts (a test may change it: the portal recovers)
     received: list[dict[str, Any]] = field(default_factory=list)  # accepted payloads, in order
     authorizations: list[str | None] = field(default_factory=list)
     attempts: int = 0
@@ -23,34 +24,19 @@ class FakePortal:
     def statuses(self, code: str) -> list[int]:
         return [p["TrangThaiHoSo"] for p in self.received if p["MaHoSo"] == code]
 
+    def answer(self, posted: Posted) -> int:
+        with self.lock:
+            self.attempts += 1
+            self.authorizations.append(posted.headers.get("Authorization"))
+            if self.attempts <= self.fail_first:
+                return 503
+            self.received.append(json.loads(posted.body or b"{}"))
+            return 200
+
 
 @contextmanager
 def fake_portal(fail_first: int = 0) -> Iterator[FakePortal]:
-    portal = FakePortal(url="", fail_first=fail_first)
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))) or b"{}")
-            with portal.lock:
-                portal.attempts += 1
-                portal.authorizations.append(self.headers.get("Authorization"))
-                failing = portal.attempts <= portal.fail_first
-                if not failing:
-                    portal.received.append(body)
-            self.send_response(503 if failing else 200)
-            self.send_header("Content-Type", "application/json")
-            self.end_headers()
-            self.wfile.write(b'{"error_code": "0"}' if not failing else b'{"error": "busy"}')
-
-        def log_message(self, format: str, *args: Any) -> None:
-            return
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    portal.url = f"http://127.0.0.1:{server.server_address[1]}/dongbo/hoso"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    portal = FakePortal(fail_first=fail_first)
+    with recording_server(portal.answer, "/dongbo/hoso") as url:
+        portal.url = url
         yield portal
-    finally:
-        server.shutdown()
-        server.server_close()

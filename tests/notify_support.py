@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from aiosmtpd.controller import Controller
@@ -23,6 +22,7 @@ from orchestrator.services import definitions, instances
 
 from .agency_fixtures import free_port
 from .bpmn_builder import external, flow, resource
+from .http_recorder import Posted, recording_server
 
 PROCESS = "thong-bao"
 
@@ -107,48 +107,23 @@ def smtp_server(
 
 
 @dataclass
-class Received:
-    headers: dict[str, str]
-    body: bytes
-
-
-@dataclass
 class WebhookReceiver:
     """Answers each POST with the next scripted status (the last one repeats) and records it."""
 
     statuses: list[int] = field(default_factory=lambda: [200])
-    received: list[Received] = field(default_factory=list)
+    received: list[Posted] = field(default_factory=list)
     url: str = ""
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def answer(self, request: BaseHTTPRequestHandler) -> int:
-        length = int(request.headers.get("Content-Length", "0"))
-        body = request.rfile.read(length)
+    def answer(self, posted: Posted) -> int:
         with self._lock:
-            self.received.append(Received(dict(request.headers.items()), body))
+            self.received.append(posted)
             return self.statuses[min(len(self.received), len(self.statuses)) - 1]
 
 
 @contextlib.contextmanager
 def webhook_receiver(*statuses: int) -> Iterator[WebhookReceiver]:
     receiver = WebhookReceiver(list(statuses or [200]))
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            status = receiver.answer(self)
-            self.send_response(status)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *args: Any) -> None:
-            """Quiet: the test asserts on what was received."""
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    receiver.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/lienthong"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with recording_server(receiver.answer, "/hooks/lienthong") as url:
+        receiver.url = url
         yield receiver
-    finally:
-        server.shutdown()
-        server.server_close()

@@ -180,6 +180,9 @@ def test_who_may_print(engine, client, runtime, received):
     complete_step(engine, received, "kiem_tra", vn("2026-11-23T10:00"), "Cán bộ tư pháp", ketQua="dat")
     assert client.get(url, headers=police).status_code == 200
     assert client.get(url, headers=stranger).status_code == 404
+    # Another agency's desk sees its own dossiers only: the applicant's data stays with its agency.
+    assert client.get(url, headers=auth_headers(runtime, ["desk"], agency="SO-TP")).status_code == 404
+    assert client.get(url, headers=auth_headers(runtime, ["desk"], agency="UBND-XA")).status_code == 200
 
 
 def test_unknown_kind_is_404(client, received, desk):

@@ -144,6 +144,23 @@ def test_processing_payment_finish_and_return(procedure):
     returned_event = next(e for e in _events(engine, dossier.instance_id) if e.type == "dossier.returned")
     assert returned_event.actor == "desk-officer" and returned_event.data["how"] == "post"
     assert verify_chain(_events(engine, dossier.instance_id))
+    # The diagram draws the return (returnsResult=true): the desk's return completed that step.
+    with engine.db.read() as session:
+        assert session.get(ProcessInstance, dossier.instance_id).status == "completed"
+
+
+def test_the_agency_completing_the_drawn_return_step_returns_the_result(procedure):
+    engine = procedure
+    dossier = receive(engine)
+    complete(engine, dossier.instance_id, "check", ketQua="hop-le")
+    complete(engine, dossier.instance_id, "appraise", thue=False)
+    complete(engine, dossier.instance_id, "sign")
+    assert states(engine, dossier.code) == ("finished", 9)
+    complete(engine, dossier.instance_id, "handover")
+    assert states(engine, dossier.code) == ("returned", 10)
+    with engine.db.read() as session:
+        statuses = session.scalars(select(PortalSync.national_status).order_by(PortalSync.seq)).all()
+    assert statuses == [2, 4, 9, 10]
 
 
 def test_refusal_at_receipt_through_the_diagram(procedure):

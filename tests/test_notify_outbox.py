@@ -8,9 +8,11 @@ import pytest
 from sqlalchemy import func, select
 
 from orchestrator.access import Principal, add_agency
+from orchestrator.cli import main
 from orchestrator.clock import utcnow
 from orchestrator.deadlines.enforcement import sweep_deadlines
 from orchestrator.deadlines.reappointment import reappoint
+from orchestrator.errors import InvalidInput
 from orchestrator.notify import admin, queue_notice
 from orchestrator.notify.models import NotificationDelivery
 from orchestrator.runtime import Runtime
@@ -66,6 +68,17 @@ def test_deadline_notices_go_to_the_agency_mailbox_not_to_the_applicant(runtime)
         session.get(Agency, "CA-XA").email = "mot-cua@ca-xa.gov.vn"
     notification_id = _notice(runtime, instance_id, "deadline_overdue", "CA-XA")
     assert _targets(runtime, notification_id) == [("email", "mot-cua@ca-xa.gov.vn")]
+
+
+def test_an_agency_added_from_the_command_line_gets_its_deadline_mailbox(runtime, monkeypatch, capsys):
+    instance_id = start_dossier(runtime.engine)
+    monkeypatch.setenv("LIENTHONG_DATABASE_URL", runtime.engine.settings.database_url)
+    assert main(["agency", "add", "CA-XA", "--name", "Công an xã", "--email", "mot-cua@ca-xa.gov.vn"]) == 0
+    assert "mot-cua@ca-xa.gov.vn" in capsys.readouterr().out
+    notification_id = _notice(runtime, instance_id, "deadline_warning", "CA-XA")
+    assert _targets(runtime, notification_id) == [("email", "mot-cua@ca-xa.gov.vn")]
+    with pytest.raises(InvalidInput):
+        add_agency(runtime.db, "CA-XB", "Công an xã B", email="not an address")
 
 
 def test_a_notice_with_no_recipient_records_nothing_to_send(runtime):

@@ -1,4 +1,4 @@
-"""Dossiers (hồ sơ): receipt at the desk, the lifecycle actions, lists, history and portal sync.
+"""Dossiers (hồ sơ): receipt at the desk, the lifecycle actions, lists and history.
 
 How each action acts (``orchestrator/dossiers/lifecycle.py`` has the details):
 
@@ -9,7 +9,9 @@ How each action acts (``orchestrator/dossiers/lifecycle.py`` has the details):
 - ``supplement``: through the process: delivers the message the supplement wait catches.
 - ``refuse``: through the process while a step is open (it must reach an ``outcome=refused``
   end); with no open step, directly: the instance is cancelled with the reason.
-- ``return``, ``withdraw``, ``stop``: directly (the diagram does not draw them).
+- ``return``: through the process when the diagram draws the return (the open
+  ``returnsResult=true`` step is completed), directly otherwise.
+- ``withdraw``, ``stop``: directly (the diagram does not draw them).
 
 A transition the state machine forbids answers 409.  Only the receiving agency's desk (or an
 administrator) acts; another agency's dossier answers 404.
@@ -155,36 +157,18 @@ class DossierReasonSchema(StrictSchema):
     reason = fields.String(required=True, validate=_REASON)
 
 
-class SyncChangeSchema(Schema):
-    seq = fields.Integer()
-    national_status = fields.Integer(data_key="nationalStatus")
-    status = fields.String(metadata={"description": "pending | failed | sent | skipped"})
-    attempts = fields.Integer()
-    created_at = fields.DateTime(data_key="createdAt")
-    sent_at = fields.DateTime(data_key="sentAt", allow_none=True)
-    last_error = fields.String(data_key="lastError", allow_none=True)
-
-
-class SyncStatusSchema(Schema):
-    code = fields.String()
-    national_status = fields.Integer(data_key="nationalStatus")
-    last_sent_status = fields.Integer(data_key="lastSentStatus", allow_none=True)
-    last_sent_at = fields.DateTime(data_key="lastSentAt", allow_none=True)
-    pending = fields.Integer(metadata={"description": "changes not yet accepted by the portal"})
-    failed = fields.Integer()
-    skipped = fields.Integer(metadata={"description": "kept unsent: no portal URL was configured"})
-    last_error = fields.String(data_key="lastError", allow_none=True)
-    changes = fields.List(fields.Nested(SyncChangeSchema))
-
-
 _receipt = ReceiptSchema()
 
 
-def _readable(view: F) -> F:
+def readable(blueprint: ApiBlueprint) -> Callable[[F], F]:
     """Any valid token reaches the route; who sees which dossier is decided per dossier (404 otherwise)."""
-    view = blp.alt_response(401, response="UNAUTHORIZED")(view)
-    view = blp.alt_response(403, response="FORBIDDEN")(view)
-    return blp.doc(**{"x-required-scope": "any"})(view)
+
+    def decorate(view: F) -> F:
+        view = blueprint.alt_response(401, response="UNAUTHORIZED")(view)
+        view = blueprint.alt_response(403, response="FORBIDDEN")(view)
+        return blueprint.doc(**{"x-required-scope": "any"})(view)
+
+    return decorate
 
 
 # -- routes ------------------------------------------------------------------------------
@@ -242,7 +226,7 @@ def list_dossiers(query: dict[str, Any]) -> dict[str, Any]:
 
 
 @blp.route("/dossiers/<code>")
-@_readable
+@readable(blp)
 @blp.response(200, DossierSchema)
 @blp.alt_response(404, response="NOT_FOUND")
 def get_dossier(code: str) -> dict[str, Any]:
@@ -251,7 +235,7 @@ def get_dossier(code: str) -> dict[str, Any]:
 
 
 @blp.route("/dossiers/<code>/history")
-@_readable
+@readable(blp)
 @blp.arguments(PageQuerySchema, location="query", unknown=RAISE)
 @blp.response(200, EventPageSchema)
 @blp.alt_response(404, response="NOT_FOUND")
@@ -264,17 +248,10 @@ def history(query: dict[str, Any], code: str) -> dict[str, Any]:
     return page_body(TRANSITIONS, page)
 
 
-@blp.route("/dossiers/<code>/portal-sync")
-@_readable
-@blp.response(200, SyncStatusSchema)
-@blp.alt_response(404, response="NOT_FOUND")
-def portal_sync(code: str) -> dict[str, Any]:
-    """Where the dossier's sync with the National Public Service Portal stands."""
-    return queries.sync_status(engine(), code, current_principal())
-
-
-def _action_target(code: str) -> str:
-    return queries.find_for_action(engine(), code, current_principal()).code
+def _acted(code: str, action: Callable[[str], None]) -> dict[str, Any]:
+    """Run a desk action on a dossier the caller may act on; answer the dossier as it is after it."""
+    action(queries.find_for_action(engine(), code, current_principal()).code)
+    return queries.get_dossier(engine(), code, current_principal())
 
 
 @blp.route("/dossiers/<code>/supplement-request", methods=["POST"])
@@ -286,16 +263,18 @@ def _action_target(code: str) -> str:
 @blp.problem(422, "the diagram could not advance")
 def supplement_request(body: dict[str, Any], code: str) -> dict[str, Any]:
     """Request a supplement (form 02): completes the open step so the process waits for the applicant."""
-    lifecycle.request_supplement(
-        engine(),
-        _action_target(code),
-        reason=body["reason"],
-        items=body["items"],
-        task_id=body.get("task_id"),
-        variables=body["variables"],
-        actor=actor(),
+    return _acted(
+        code,
+        lambda target: lifecycle.request_supplement(
+            engine(),
+            target,
+            reason=body["reason"],
+            items=body["items"],
+            task_id=body.get("task_id"),
+            variables=body["variables"],
+            actor=actor(),
+        ),
     )
-    return queries.get_dossier(engine(), code, current_principal())
 
 
 @blp.route("/dossiers/<code>/supplement", methods=["POST"])
@@ -306,10 +285,12 @@ def supplement_request(body: dict[str, Any], code: str) -> dict[str, Any]:
 @blp.problem(409, "the dossier is not waiting for a supplement")
 def supplement(body: dict[str, Any], code: str) -> dict[str, Any]:
     """The applicant's supplement was received: the process resumes."""
-    lifecycle.receive_supplement(
-        engine(), _action_target(code), variables=body.get("variables"), actor=actor()
+    return _acted(
+        code,
+        lambda target: lifecycle.receive_supplement(
+            engine(), target, variables=body.get("variables"), actor=actor()
+        ),
     )
-    return queries.get_dossier(engine(), code, current_principal())
 
 
 @blp.route("/dossiers/<code>/refuse", methods=["POST"])
@@ -321,15 +302,17 @@ def supplement(body: dict[str, Any], code: str) -> dict[str, Any]:
 @blp.problem(422, "the diagram could not advance")
 def refuse(body: dict[str, Any], code: str) -> dict[str, Any]:
     """Refuse the dossier with its reasons (form 03)."""
-    lifecycle.refuse(
-        engine(),
-        _action_target(code),
-        reason=body["reason"],
-        task_id=body.get("task_id"),
-        variables=body["variables"],
-        actor=actor(),
+    return _acted(
+        code,
+        lambda target: lifecycle.refuse(
+            engine(),
+            target,
+            reason=body["reason"],
+            task_id=body.get("task_id"),
+            variables=body["variables"],
+            actor=actor(),
+        ),
     )
-    return queries.get_dossier(engine(), code, current_principal())
 
 
 @blp.route("/dossiers/<code>/finish", methods=["POST"])
@@ -341,14 +324,16 @@ def refuse(body: dict[str, Any], code: str) -> dict[str, Any]:
 @blp.problem(422, "the diagram could not advance")
 def finish(body: dict[str, Any], code: str) -> dict[str, Any]:
     """Processing finished (status 9): completes the open ``stopsClock`` step."""
-    lifecycle.finish(
-        engine(),
-        _action_target(code),
-        task_id=body.get("task_id"),
-        variables=body.get("variables"),
-        actor=actor(),
+    return _acted(
+        code,
+        lambda target: lifecycle.finish(
+            engine(),
+            target,
+            task_id=body.get("task_id"),
+            variables=body.get("variables"),
+            actor=actor(),
+        ),
     )
-    return queries.get_dossier(engine(), code, current_principal())
 
 
 @blp.route("/dossiers/<code>/return", methods=["POST"])
@@ -359,8 +344,9 @@ def finish(body: dict[str, Any], code: str) -> dict[str, Any]:
 @blp.problem(409, "processing has not finished")
 def return_result(body: dict[str, Any], code: str) -> dict[str, Any]:
     """The result was handed over (status 10): at the desk, by post or electronically."""
-    lifecycle.return_result(engine(), _action_target(code), how=body["how"], actor=actor())
-    return queries.get_dossier(engine(), code, current_principal())
+    return _acted(
+        code, lambda target: lifecycle.return_result(engine(), target, how=body["how"], actor=actor())
+    )
 
 
 @blp.route("/dossiers/<code>/withdraw", methods=["POST"])
@@ -371,8 +357,9 @@ def return_result(body: dict[str, Any], code: str) -> dict[str, Any]:
 @blp.problem(409, "the dossier has already ended")
 def withdraw(body: dict[str, Any], code: str) -> dict[str, Any]:
     """The applicant withdraws the dossier (status 7); its process is cancelled."""
-    lifecycle.withdraw(engine(), _action_target(code), reason=body["reason"], actor=actor())
-    return queries.get_dossier(engine(), code, current_principal())
+    return _acted(
+        code, lambda target: lifecycle.withdraw(engine(), target, reason=body["reason"], actor=actor())
+    )
 
 
 @blp.route("/dossiers/<code>/stop", methods=["POST"])
@@ -383,5 +370,4 @@ def withdraw(body: dict[str, Any], code: str) -> dict[str, Any]:
 @blp.problem(409, "the dossier has already ended")
 def stop(body: dict[str, Any], code: str) -> dict[str, Any]:
     """Stop processing (status 8, form 05); its process is cancelled."""
-    lifecycle.stop(engine(), _action_target(code), reason=body["reason"], actor=actor())
-    return queries.get_dossier(engine(), code, current_principal())
+    return _acted(code, lambda target: lifecycle.stop(engine(), target, reason=body["reason"], actor=actor()))

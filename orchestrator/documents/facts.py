@@ -6,12 +6,12 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
-from ..access import Principal, Scope
+from ..access import Principal
 from ..deadlines.evaluation import control_sheet
 from ..dossiers.models import Dossier, DossierSupplement
-from ..errors import NotFound
+from ..dossiers.queries import find
 from ..store.db import Database
-from ..store.models import Agency, ApiClient, Deadline, Event, ExternalTaskRow
+from ..store.models import Agency, ApiClient, Deadline, Event
 
 CLIENT_ACTOR_PREFIX = "client:"  # how the native API records its callers in history
 
@@ -22,7 +22,6 @@ class DossierFacts:
     clocks: list[Deadline]  # the dossier's clock first, then the legs in hand-over order
     supplements: list[DossierSupplement]  # oldest first
     events: list[Event]  # the instance's history, oldest first
-    open_task_agencies: list[str]  # agencies of the steps open right now
     agency_names: dict[str, str] = field(default_factory=dict)
     client_names: dict[str, str] = field(default_factory=dict)
 
@@ -46,22 +45,15 @@ class DossierFacts:
             return self.client_names.get(actor.removeprefix(CLIENT_ACTOR_PREFIX), "")
         return actor
 
-    @property
-    def handling_agencies(self) -> set[str]:
-        """Every agency that received, holds or held a leg of this dossier."""
-        return {self.dossier.agency, *self.open_task_agencies} | {c.agency for c in self.clocks if c.agency}
 
-    def readable_by(self, principal: Principal) -> bool:
-        """Desk officers and admins read every dossier; an agency only the dossiers it handles."""
-        return principal.allows(Scope.DESK) or principal.agency in self.handling_agencies
+def load_facts(db: Database, code: str, principal: Principal) -> DossierFacts:
+    """Everything the documents need about the dossier ``code``.
 
-
-def load_facts(db: Database, code: str) -> DossierFacts:
-    """Everything the documents need about the dossier ``code``; NotFound if there is none."""
+    NotFound when there is none or the principal may not read it (``dossiers.queries.find``:
+    the same rule as the dossier itself, so a code cannot be probed through its documents).
+    """
     with db.read() as session:
-        dossier = session.scalars(select(Dossier).where(Dossier.code == code)).first()
-        if dossier is None:
-            raise NotFound("no dossier has this code")
+        dossier = find(session, code, principal)
         supplements = list(
             session.scalars(
                 select(DossierSupplement)
@@ -71,15 +63,6 @@ def load_facts(db: Database, code: str) -> DossierFacts:
         )
         events = list(
             session.scalars(select(Event).where(Event.instance_id == dossier.instance_id).order_by(Event.id))
-        )
-        open_agencies = list(
-            session.scalars(
-                select(ExternalTaskRow.agency).where(
-                    ExternalTaskRow.instance_id == dossier.instance_id,
-                    ExternalTaskRow.agency.is_not(None),
-                    ExternalTaskRow.handled_in_process.is_(False),
-                )
-            )
         )
         # A province registers tens to a few hundred agencies: reading them all is one cheap query.
         agency_names = {code: name for code, name in session.execute(select(Agency.code, Agency.name))}
@@ -100,7 +83,6 @@ def load_facts(db: Database, code: str) -> DossierFacts:
         clocks=clocks,
         supplements=supplements,
         events=events,
-        open_task_agencies=open_agencies,
         agency_names=agency_names,
         client_names=client_names,
     )

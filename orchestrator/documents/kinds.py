@@ -90,14 +90,14 @@ def _refusal(facts: DossierFacts) -> dict[str, Any]:
 
 
 def _apology(facts: DossierFacts) -> dict[str, Any]:
-    clock = facts.dossier_clock
-    if clock is None or clock.rescheduled_due_at is None:
+    dossier, clock = facts.dossier, facts.dossier_clock
+    if dossier.reappointment_at is None:
         raise DocumentNotApplicable("no apology letter: this dossier has not been re-appointed")
     return {
-        "late_agency_name": facts.agency_name(clock.reappointed_by or facts.dossier.agency),
-        "reason": clock.reappointment_reason or "",
-        "original_appointment": clock.original_due_at,
-        "new_appointment": clock.rescheduled_due_at,
+        "late_agency_name": facts.agency_name((clock.reappointed_by if clock else None) or dossier.agency),
+        "reason": (clock.reappointment_reason if clock else None) or "",
+        "original_appointment": dossier.appointment_at,
+        "new_appointment": dossier.reappointment_at,
         "issued_at": next((e.at for e in facts.events if e.type == "reappointed"), None),
     }
 
@@ -109,7 +109,7 @@ def _control_sheet(facts: DossierFacts) -> dict[str, Any]:
     return {
         "statutory_duration": duration(clock.budget) if clock else "",
         "appointment": facts.dossier.appointment_at or (clock.original_due_at if clock else None),
-        "reappointment": clock.rescheduled_due_at if clock else None,
+        "reappointment": facts.dossier.reappointment_at,
         "rows": _hand_overs(facts),
         "overall_verdict": _verdict(clock.outcome, clock.state) if clock else "Không tính thời hạn",
     }

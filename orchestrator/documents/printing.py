@@ -32,9 +32,7 @@ def render_document(
     kind = KINDS.get(kind_name)
     if kind is None:
         raise NotFound(f"unknown document kind; known kinds: {', '.join(KINDS)}")
-    facts = load_facts(db, code)
-    if not facts.readable_by(principal):
-        raise NotFound("no dossier has this code")
+    facts = load_facts(db, code, principal)
     context = kind.build(facts)
     dossier = facts.dossier
     url = lookup_url(public_base_url, dossier.code, dossier.lookup_code)

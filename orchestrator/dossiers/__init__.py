@@ -12,11 +12,13 @@ package must not import the modules that import the engine):
 
 - ``lifecycle``: ``receive``, ``request_supplement``, ``receive_supplement``, ``refuse``,
   ``finish``, ``return_result``, ``withdraw``, ``stop``;
-- ``queries``: ``get_dossier``, ``list_dossiers``, ``dossier_history``, ``sync_status``,
-  ``find`` (with per-agency visibility);
+- ``queries``: ``get_dossier``, ``list_dossiers``, ``dossier_history``, ``find`` (with
+  per-agency visibility);
 - ``codes``: ``check_pattern``, ``set_code_pattern``, ``lookup_code_matches``;
 - ``transitions``: ``note_reappointment`` (called by ``deadlines.reappointment``);
-- ``portal_sync``: ``run_portal_sync`` (the ``portal.sync`` job runner), ``build_payload``.
+- ``portal_sync``: the outbox (``queue_change``, ``build_payload``) and ``resend_dead``;
+  ``portal_sender``: ``run_portal_sync``, the ``portal.sync`` job runner (retries for about a
+  day); ``portal_status``: ``sync_status`` per dossier and ``unsent_changes`` for admins.
 """
 
 from .codes import DEFAULT_PATTERN, check_pattern, lookup_code_matches

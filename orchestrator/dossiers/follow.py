@@ -7,6 +7,7 @@ Diagram conventions (processes/README.md):
 - waiting at an element with ``pauseClock=supplement`` -> supplement requested (5);
   leaving it -> processing again (4); ``pauseClock=financial_obligation`` -> payment (6);
 - the step with ``stopsClock=true`` completed -> processing finished (9);
+- after that, the step with ``returnsResult=true`` completed -> result returned (10);
 - the process ended: at an end event with ``outcome=refused`` -> refused (3 before any
   processing, else 9 with a refusal letter); ``outcome=stopped`` -> stopped (8); otherwise
   finished (9) if it was not already;
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 
 _EXPECTED = "lienthong.dossier.expected"  # session.info key: what a desk action expects this step to do
 _OPEN_TASKS = TaskState.READY | TaskState.STARTED | TaskState.WAITING
+AWAITING_RETURN = {DossierState.FINISHED, DossierState.REFUSED}  # status 9: the result is not handed over
 PAUSES = {
     "supplement": DossierState.SUPPLEMENT_REQUESTED,
     "financial_obligation": DossierState.AWAITING_PAYMENT,
@@ -77,8 +79,10 @@ def follow_dossier(context: StepContext) -> None:
 
 def target_state(context: StepContext, state: DossierState) -> DossierState | None:
     """Where the dossier should be after this step, or None to stay."""
+    if state in AWAITING_RETURN and _completed_with(context.workflow, "returnsResult"):
+        return DossierState.RETURNED
     if not is_open(state):
-        return None  # ended, or finished: only the desk returns the result
+        return None  # ended, or finished with no return step drawn: the desk returns it directly
     workflow, instance = context.workflow, context.instance
     if instance.status == "cancelled":
         return DossierState.STOPPED
@@ -87,33 +91,37 @@ def target_state(context: StepContext, state: DossierState) -> DossierState | No
         if outcome == "refused":
             return DossierState.REFUSED_AT_RECEIPT if state is DossierState.RECEIVED else DossierState.REFUSED
         return DossierState.STOPPED if outcome == "stopped" else DossierState.FINISHED
-    if _processing_finished(workflow):
+    if _completed_with(workflow, "stopsClock"):
         return DossierState.FINISHED
     paused = _pause(workflow)
     target = paused or DossierState.PROCESSING
     return None if target is state else target
 
 
-def _property(task_spec: Any, name: str) -> str | None:
+def step_property(task_spec: Any, name: str) -> str | None:
+    """A ``camunda:property`` of the element, as the analyst wrote it (None when absent)."""
     return ((getattr(task_spec, "extensions", None) or {}).get("properties") or {}).get(name)
 
 
 def _end_outcome(workflow: Any) -> str | None:
     for task in workflow.get_tasks(state=TaskState.COMPLETED):
-        if type(task.task_spec).__name__ == "EndEvent" and (outcome := _property(task.task_spec, "outcome")):
+        outcome = step_property(task.task_spec, "outcome")
+        if outcome and type(task.task_spec).__name__ == "EndEvent":
             return outcome.strip().lower()
     return None
 
 
-def _processing_finished(workflow: Any) -> bool:
-    return any(
-        (_property(task.task_spec, "stopsClock") or "").lower() == "true"
-        for task in workflow.get_tasks(state=TaskState.COMPLETED)
-    )
+def _completed_with(workflow: Any, flag: str) -> bool:
+    """A step marked ``flag=true`` (``stopsClock``, ``returnsResult``) has been completed."""
+    return any(is_flagged(task.task_spec, flag) for task in workflow.get_tasks(state=TaskState.COMPLETED))
+
+
+def is_flagged(task_spec: Any, flag: str) -> bool:
+    return (step_property(task_spec, flag) or "").strip().lower() == "true"
 
 
 def _pause(workflow: Any) -> DossierState | None:
     for task in workflow.get_tasks(state=_OPEN_TASKS):
-        if (reason := _property(task.task_spec, "pauseClock")) in PAUSES:
+        if (reason := step_property(task.task_spec, "pauseClock")) in PAUSES:
             return PAUSES[reason]
     return None

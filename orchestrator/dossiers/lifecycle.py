@@ -13,8 +13,10 @@ How each action acts (the diagram drives what it draws; the desk acts directly o
 - ``refuse``: through the process while a step is open (completed with the caller's
   variables; the step must reach an ``outcome=refused`` end); with no open step (e.g. the
   applicant never supplemented) directly: the instance is cancelled with the reason.
-- ``return_result``, ``withdraw``, ``stop``: directly (the diagram has nothing to drive them);
-  withdraw and stop cancel a running instance with the reason in the same step.
+- ``return_result``: through the process when the diagram draws the return (completes the
+  open ``returnsResult=true`` step), directly otherwise;
+- ``withdraw``, ``stop``: directly (the diagram has nothing to drive them); they cancel a
+  running instance with the reason in the same step.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ from ..services.variables import check_variables
 from ..store.history import append_event
 from ..store.models import Agency, Deadline, ProcessInstance
 from . import codes
-from .follow import expect
+from .follow import expect, is_flagged, step_property
 from .models import Dossier
 from .portal_sync import queue_change
 from .states import NATIONAL_STATUS, DossierState, can_move, check_move
@@ -177,7 +179,7 @@ def receive_supplement(
         _check_state(context.session, dossier.id, DossierState.PROCESSING)
         for task in context.workflow.get_tasks(state=TaskState.WAITING):
             definition = getattr(task.task_spec, "event_definition", None)
-            if _property(task.task_spec, "pauseClock") == "supplement" and isinstance(
+            if step_property(task.task_spec, "pauseClock") == "supplement" and isinstance(
                 definition, MessageEventDefinition
             ):
                 context.workflow.send_event(
@@ -205,7 +207,7 @@ def finish(
         task_id=task_id,
         variables=variables,
         actor=actor,
-        pick=lambda task: (_property(task.task_spec, "stopsClock") or "").lower() == "true",
+        pick=lambda task: is_flagged(task.task_spec, "stopsClock"),
     )
 
 
@@ -260,10 +262,25 @@ def stop(engine: Engine, code: str, *, reason: str, actor: str | None) -> None:
 
 
 def return_result(engine: Engine, code: str, *, how: str, actor: str | None) -> None:
-    """Hand the result (or refusal letter) over: after status 9, whatever the process does next."""
+    """Hand the result (or refusal letter) over, after status 9.
+
+    Through the process when the diagram draws the return: the open ``returnsResult=true``
+    step is completed (so the agency's queue does not keep a step already done at the desk);
+    directly otherwise.
+    """
     if how not in RETURN_METHODS:
         raise InvalidInput(f"how must be one of {', '.join(RETURN_METHODS)}")
-    dossier = _find(engine, code)
+    details = {"how": how}
+
+    def in_step(context: StepContext, row: Dossier) -> None:
+        _check_state(context.session, row.id, DossierState.RETURNED)
+        row.return_method = how
+        steps = [task for task in _open_tasks(context) if is_flagged(task.task_spec, "returnsResult")]
+        if not steps:
+            _move_in_step(context, row.id, DossierState.RETURNED, details=details)
+            return
+        expect(context, {DossierState.RETURNED}, "the return step did not return the result", details)
+        finish_task(context, steps[0], {})
 
     def direct(session: Session, instance: ProcessInstance, row: Dossier, now: dt.datetime) -> None:
         row.return_method = how
@@ -274,28 +291,20 @@ def return_result(engine: Engine, code: str, *, how: str, actor: str | None) -> 
             now=now,
             actor=actor,
             record=_recorder(session, instance, now, actor),
-            details={"how": how},
+            details=details,
         )
 
-    _direct(engine, dossier, direct)
+    _change(engine, _find(engine, code), in_step, direct, actor=actor)
 
 
 # -- helpers ------------------------------------------------------------------------------
 
 
 def _side_exit(engine: Engine, code: str, target: DossierState, reason: str, actor: str | None) -> None:
-    dossier = _find(engine, code)
-    with engine.db.read() as session:
-        instance = session.get(ProcessInstance, dossier.instance_id)
-    if instance is not None and instance.status == "running":  # cancel it in the same step
-
-        def act(context: StepContext) -> None:
-            _check_state(context.session, dossier.id, target)
-            _move_in_step(context, dossier.id, target, reason=reason)
-            cancel_in_step(context, reason)
-
-        engine.step(dossier.instance_id, act, actor=actor)
-        return
+    def in_step(context: StepContext, row: Dossier) -> None:  # the running instance is cancelled too
+        _check_state(context.session, row.id, target)
+        _move_in_step(context, row.id, target, reason=reason)
+        cancel_in_step(context, reason)
 
     def direct(session: Session, instance: ProcessInstance, row: Dossier, now: dt.datetime) -> None:
         move(
@@ -308,6 +317,29 @@ def _side_exit(engine: Engine, code: str, target: DossierState, reason: str, act
             reason=reason,
         )
 
+    _change(engine, _find(engine, code), in_step, direct, actor=actor)
+
+
+def _change(
+    engine: Engine,
+    dossier: Dossier,
+    in_step: Callable[[StepContext, Dossier], None],
+    direct: Callable[[Session, ProcessInstance, Dossier, dt.datetime], None],
+    *,
+    actor: str | None,
+) -> None:
+    """A desk action: in an engine step while the instance runs, else directly (both under its lock)."""
+    with engine.db.read() as session:
+        instance = session.get(ProcessInstance, dossier.instance_id)
+    if instance is not None and instance.status == "running":
+
+        def act(context: StepContext) -> None:
+            row = context.session.get(Dossier, dossier.id)
+            assert row is not None
+            in_step(context, row)
+
+        engine.step(dossier.instance_id, act, actor=actor)
+        return
     _direct(engine, dossier, direct)
 
 
@@ -368,7 +400,14 @@ def _check_state(session: Session, dossier_id: str, *targets: DossierState) -> D
     return state
 
 
-def _move_in_step(context: StepContext, dossier_id: str, target: DossierState, *, reason: str) -> None:
+def _move_in_step(
+    context: StepContext,
+    dossier_id: str,
+    target: DossierState,
+    *,
+    reason: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
     dossier = context.session.get(Dossier, dossier_id)
     assert dossier is not None
     move(
@@ -379,6 +418,7 @@ def _move_in_step(context: StepContext, dossier_id: str, target: DossierState, *
         actor=context.actor,
         record=lambda type_, data: context.record(type_, data=data),
         reason=reason,
+        details=details,
     )
 
 
@@ -406,10 +446,6 @@ def _find(engine: Engine, code: str) -> Dossier:
     if dossier is None:
         raise NotFound("no dossier has this code")
     return dossier
-
-
-def _property(task_spec: Any, name: str) -> str | None:
-    return ((getattr(task_spec, "extensions", None) or {}).get("properties") or {}).get(name)
 
 
 def _reason(reason: str | None, missing: str) -> str:

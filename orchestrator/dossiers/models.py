@@ -4,7 +4,9 @@ One ``dossier`` per process instance, created in the transaction that starts the
 ``appointment_at`` is the dossier deadline's ``original_due_at`` and is never overwritten;
 ``reappointment_at`` is the one re-appointment.  ``dossier_sequence`` is the atomic per-agency
 daily counter behind dossier codes.  ``portal_sync`` is the outbox towards the National Public
-Service Portal: one row per national status change, sent in ``seq`` order per dossier.
+Service Portal: one row per national status change, sent in ``seq`` order per dossier.  Its
+partial index holds the unsent rows only: a dossier's backlog and the admins' list of dead
+changes stay cheap however many changes were sent.
 """
 
 from __future__ import annotations
@@ -94,8 +96,8 @@ class PortalSync(Base):
             "ix_portal_sync_unsent",
             "dossier_id",
             "seq",
-            sqlite_where=text("status IN ('pending', 'failed')"),
-            postgresql_where=text("status IN ('pending', 'failed')"),
+            sqlite_where=text("status IN ('pending', 'failed', 'dead')"),
+            postgresql_where=text("status IN ('pending', 'failed', 'dead')"),
         ),
     )
 
@@ -104,7 +106,7 @@ class PortalSync(Base):
     seq: Mapped[int] = mapped_column(Integer)  # order of changes within the dossier
     national_status: Mapped[int] = mapped_column(Integer)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(16))  # pending | failed | sent | skipped
+    status: Mapped[str] = mapped_column(String(16))  # pending | failed | sent | skipped | dead
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     # A worker sending this row holds it until then (the POST runs outside any transaction).

@@ -1,12 +1,13 @@
 """The outbox towards the National Public Service Portal (Cổng Dịch vụ công quốc gia).
 
-Each national status change of a dossier adds one ``portal_sync`` row in the transaction of
-that change, numbered per dossier (``seq``), and one ``portal.sync`` job.  The runner POSTs
-outside any transaction and in ``seq`` order: before its own row it sends every earlier
-unsent row of the dossier, so a later change never overtakes an earlier one.  The row being
-sent is leased to one worker; a failure is recorded on the row (``failed``, ``last_error``)
-and raised, so the job queue retries with backoff and finally dead-letters it.  Without a
-configured ``portal_url`` rows are marked ``skipped``: visible, never retried.
+Each national status change of a dossier (and its one re-appointment) adds one
+``portal_sync`` row in the transaction of that change, numbered per dossier (``seq``), and
+one ``portal.sync`` job; ``portal_sender`` POSTs the rows in ``seq`` order.
+
+A row is ``pending`` until sent, ``failed`` while retried, ``sent``, ``skipped`` when no
+``portal_url`` is configured (visible, never retried) or ``dead`` when the portal refused it
+for about a day (``portal_sender.HORIZON``).  A dead row is not lost: the dossier's next
+change sends it first, and an administrator resends it with :func:`resend_dead`.
 
 Dates use the portal's ``yyyyMMddHHmmss`` in Vietnam time (e.g. ``20261122143000``): the
 format of the portal's dossier sync service as OpenCPS and provincial systems send it; a
@@ -15,37 +16,27 @@ format of the portal's dossier sync service as OpenCPS and provincial systems se
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import json
-import urllib.error
-import urllib.request
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from ..calendar import VN_TZ
-from ..clock import utcnow
-from ..config import Settings
-from ..store.models import Job
+from ..errors import Conflict
+from ..store.db import Database
 from ..store.queue import enqueue
 from .models import Dossier, DossierSupplement, PortalSync
 
-if TYPE_CHECKING:  # the engine calls into this package: no import cycle at run time
-    from ..engine import Engine
-
 JOB_KIND = "portal.sync"
-UNSENT = ("pending", "failed")
+UNSENT = ("pending", "failed", "dead")  # what a job sends, oldest first, before its own row
+# The literal predicate of ``ix_portal_sync_unsent``: PostgreSQL uses a partial index only for
+# a condition it can prove from the query's own text, not from bound values.
+UNSENT_CONDITION = text("portal_sync.status IN ('pending', 'failed', 'dead')")
 CHANNEL_CODES = {"in_person": 1, "online": 2, "post": 3}
-LEASE_MARGIN = dt.timedelta(seconds=30)
-# With the queue's backoff (2**n s, at most 5 min) about 40 minutes of outage before a dead letter.
-MAX_ATTEMPTS = 12
-
-
-class PortalSyncError(RuntimeError):
-    """The portal did not accept a change (yet): the job is retried with backoff."""
+# One first attempt, then backoff to hourly retries (``portal_sender.RETRY_DELAYS``): about 25
+# hours of portal outage before a change is dead.
+MAX_ATTEMPTS = 32
 
 
 def portal_time(value: dt.datetime | None) -> str | None:
@@ -112,106 +103,36 @@ def queue_change(session: Session, dossier: Dossier, *, now: dt.datetime) -> Non
             created_at=now,
         )
     )
+    _enqueue_send(session, dossier.id, dossier.sync_seq, now=now)
+
+
+def resend_dead(db: Database, dossier_id: str, *, now: dt.datetime) -> int:
+    """An administrator's resend: the dossier's dead changes become pending again; returns how many.
+
+    One job sends every unsent change of the dossier up to the last, in order, with a fresh
+    day of retries.
+    """
+    with db.write() as session:
+        revived = session.execute(
+            update(PortalSync)
+            .where(PortalSync.dossier_id == dossier_id, PortalSync.status == "dead")
+            .values(status="pending", lease_owner=None, lease_expires_at=None)
+        ).rowcount
+        if not revived:
+            raise Conflict("no change of this dossier is dead: nothing to resend")
+        last = session.scalar(
+            select(func.max(PortalSync.seq)).where(PortalSync.dossier_id == dossier_id, UNSENT_CONDITION)
+        )
+        _enqueue_send(session, dossier_id, int(last), now=now)
+    return revived
+
+
+def _enqueue_send(session: Session, dossier_id: str, seq: int, *, now: dt.datetime) -> None:
     enqueue(
         session,
         JOB_KIND,
-        {"dossier_id": dossier.id, "seq": dossier.sync_seq},
+        {"dossier_id": dossier_id, "seq": seq},
         now=now,
-        dedupe_key=f"{JOB_KIND}:{dossier.id}:{dossier.sync_seq}",
+        dedupe_key=f"{JOB_KIND}:{dossier_id}:{seq}",
         max_attempts=MAX_ATTEMPTS,
     )
-
-
-@dataclass(frozen=True)
-class _Claimed:
-    row_id: int
-    payload: dict[str, Any]
-
-
-def run_portal_sync(engine: Engine, job: Job) -> None:
-    """The ``portal.sync`` runner: send the dossier's unsent changes up to the job's own, in order."""
-    dossier_id, seq = str(job.payload["dossier_id"]), int(job.payload["seq"])
-    owner = f"{job.lease_owner}:{job.id}"
-    settings = engine.settings
-    while (claimed := _claim_next(engine, settings, dossier_id, seq, owner)) is not None:
-        error = _post(settings, claimed.payload)
-        _record(engine, claimed.row_id, owner, error)
-        if error is not None:
-            raise PortalSyncError(error)
-
-
-def _claim_next(engine: Engine, settings: Settings, dossier_id: str, seq: int, owner: str) -> _Claimed | None:
-    """Lease the dossier's earliest unsent row, or None once the job's own row is settled."""
-    now = utcnow()
-    with engine.db.write() as session:
-        query = (
-            select(PortalSync)
-            .where(PortalSync.dossier_id == dossier_id, PortalSync.status.in_(UNSENT), PortalSync.seq <= seq)
-            .order_by(PortalSync.seq)
-        )
-        if session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update()
-        unsent = list(session.scalars(query))
-        if not unsent:
-            return None
-        if settings.portal_url is None:
-            for row in unsent:
-                row.status, row.last_error = "skipped", "no portal_url configured"
-            return None
-        head = unsent[0]
-        if head.lease_owner not in (None, owner) and head.lease_expires_at and head.lease_expires_at > now:
-            # Imported here: the worker imports the engine, which imports this package.
-            from ..worker import RetryLater
-
-            raise RetryLater(
-                "an earlier change of this dossier is being sent by another worker",
-                delay=head.lease_expires_at - now,
-            )
-        head.lease_owner = owner
-        head.lease_expires_at = now + dt.timedelta(seconds=settings.portal_timeout_seconds) + LEASE_MARGIN
-        head.attempts += 1
-        return _Claimed(head.id, dict(head.payload))
-
-
-def _post(settings: Settings, payload: dict[str, Any]) -> str | None:
-    """POST one change; None when the portal accepted it, else why not (no dossier data)."""
-    url = settings.portal_url or ""
-    if not url.startswith(("http://", "https://")):
-        return "portal_url must be an http:// or https:// address"
-    request = urllib.request.Request(  # noqa: S310 - the scheme is checked above
-        url,
-        data=json.dumps(payload, ensure_ascii=False).encode(),
-        headers={"Content-Type": "application/json; charset=utf-8", **_authorization(settings)},
-        method="POST",
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=settings.portal_timeout_seconds) as response:  # noqa: S310
-            response.read()
-    except urllib.error.HTTPError as error:
-        return f"the portal answered HTTP {error.code}"
-    except (urllib.error.URLError, TimeoutError, OSError) as error:
-        reason = getattr(error, "reason", error)
-        return f"the portal could not be reached: {type(reason).__name__}"
-    return None
-
-
-def _authorization(settings: Settings) -> dict[str, str]:
-    if not settings.portal_token:
-        return {}
-    if settings.portal_auth == "basic":
-        return {"Authorization": "Basic " + base64.b64encode(settings.portal_token.encode()).decode()}
-    return {"Authorization": f"Bearer {settings.portal_token}"}
-
-
-def _record(engine: Engine, row_id: int, owner: str, error: str | None) -> None:
-    now = utcnow()
-    with engine.db.write() as session:
-        row = session.get(PortalSync, row_id)
-        if row is None:
-            return
-        if error is None:
-            row.status, row.sent_at, row.last_error = "sent", now, None
-        elif row.status != "sent":  # another worker may have sent it after our lease expired
-            row.status, row.last_error = "failed", error
-        if row.lease_owner == owner:
-            row.lease_owner = row.lease_expires_at = None

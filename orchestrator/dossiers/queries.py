@@ -1,4 +1,4 @@
-"""Reading dossiers: one by code, filtered keyset pages, its transitions, its portal sync status.
+"""Reading dossiers: one by code, filtered keyset pages, its transitions.
 
 Who sees what (a dossier another agency cannot see answers 404, as if it did not exist):
 an administrator and a desk without an agency see every dossier; an agency (its desk or its
@@ -20,7 +20,7 @@ from ..engine import Engine
 from ..errors import NotFound
 from ..services.paging import Page, check_limit, page_of
 from ..store.models import Event
-from .models import Dossier, DossierSupplement, PortalSync
+from .models import Dossier, DossierSupplement
 
 DossierKey = tuple[dt.datetime, str]
 
@@ -149,44 +149,6 @@ def dossier_history(
             query = query.where(Event.id > after)
         rows = list(session.scalars(query.order_by(Event.id).limit(limit + 1)))
     return page_of(rows, limit, lambda row: (row.id,), lambda row: row)
-
-
-def sync_status(engine: Engine, code: str, principal: Principal) -> dict[str, Any]:
-    """Where the dossier's portal sync stands: last status sent, what is pending, the last error."""
-    with engine.db.read() as session:
-        dossier = find(session, code, principal)
-        rows = list(
-            session.scalars(
-                select(PortalSync).where(PortalSync.dossier_id == dossier.id).order_by(PortalSync.seq)
-            )
-        )
-    sent = [row for row in rows if row.status == "sent"]
-    errors = [row for row in rows if row.last_error and row.status != "sent"]
-    counts = {
-        status: sum(row.status == status for row in rows) for status in ("pending", "failed", "skipped")
-    }
-    return {
-        "code": dossier.code,
-        "national_status": dossier.national_status,
-        "last_sent_status": sent[-1].national_status if sent else None,
-        "last_sent_at": sent[-1].sent_at if sent else None,
-        "pending": counts["pending"] + counts["failed"],
-        "failed": counts["failed"],
-        "skipped": counts["skipped"],
-        "last_error": errors[-1].last_error if errors else None,
-        "changes": [
-            {
-                "seq": row.seq,
-                "national_status": row.national_status,
-                "status": row.status,
-                "attempts": row.attempts,
-                "created_at": row.created_at,
-                "sent_at": row.sent_at,
-                "last_error": row.last_error,
-            }
-            for row in rows
-        ],
-    }
 
 
 def _can_read(session: Session, dossier: Dossier, principal: Principal) -> bool:

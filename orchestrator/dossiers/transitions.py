@@ -93,13 +93,10 @@ def move(
         dossier.outcome = OUTCOME[target]
     if reason is not None:
         dossier.outcome_reason = reason
-    clock = _dossier_clock(session, dossier)
     if target is DossierState.SUPPLEMENT_REQUESTED:
-        _open_supplement(session, dossier, clock, now=now, actor=actor, details=details or {})
+        _open_supplement(session, dossier, now=now, actor=actor, details=details or {})
     if source is DossierState.SUPPLEMENT_REQUESTED and target is DossierState.PROCESSING:
-        _close_supplement(session, dossier, clock, now=now)
-    if clock is not None:
-        dossier.reappointment_at = clock.rescheduled_due_at
+        _close_supplement(session, dossier, now=now)
     data: dict[str, Any] = {
         "from": source.value,
         "to": target.value,
@@ -137,7 +134,6 @@ def _dossier_clock(session: Session, dossier: Dossier) -> Deadline | None:
 def _open_supplement(
     session: Session,
     dossier: Dossier,
-    clock: Deadline | None,
     *,
     now: dt.datetime,
     actor: str | None,
@@ -151,14 +147,12 @@ def _open_supplement(
             requested_by=actor,
             reason=details.get("reason"),
             items=list(details.get("items") or []),
-            due_before=_current_due(clock),
+            due_before=_current_due(_dossier_clock(session, dossier)),
         )
     )
 
 
-def _close_supplement(
-    session: Session, dossier: Dossier, clock: Deadline | None, *, now: dt.datetime
-) -> None:
+def _close_supplement(session: Session, dossier: Dossier, *, now: dt.datetime) -> None:
     """The supplement arrived: the clock has resumed in this step, so its due is the new appointment."""
     open_request = session.scalars(
         select(DossierSupplement)
@@ -167,7 +161,7 @@ def _close_supplement(
     ).first()
     if open_request is not None:
         open_request.received_at = now
-        open_request.due_after = _current_due(clock)
+        open_request.due_after = _current_due(_dossier_clock(session, dossier))
 
 
 def _current_due(clock: Deadline | None) -> dt.datetime | None:
@@ -177,7 +171,10 @@ def _current_due(clock: Deadline | None) -> dt.datetime | None:
 
 
 def note_reappointment(session: Session, instance_id: str, new_due: dt.datetime, *, now: dt.datetime) -> None:
-    """The one re-appointment (form 04): the dossier and the portal learn the new date (NgayHenTraMoi)."""
+    """The one re-appointment (form 04): the dossier and the portal learn the new date (NgayHenTraMoi).
+
+    The only writer of ``Dossier.reappointment_at``, which the public lookup and the apology read.
+    """
     dossier = session.scalars(select(Dossier).where(Dossier.instance_id == instance_id)).first()
     if dossier is None:
         return
