@@ -29,7 +29,10 @@ def dossier(engine) -> str:
 
 
 def _task(engine, instance_id: str) -> str:
-    return instances.get_instance(engine, instance_id).current_activities[0]["task_id"]
+    """The open external task (the birth diagram's sub-process and boundary events are open too)."""
+    current = instances.get_instance(engine, instance_id).current_activities
+    [task] = [a["task_id"] for a in current if a["type"] == "ExternalTask"]
+    return task
 
 
 def test_get_instance_and_typed_variables(client, engine, desk, dossier):
@@ -130,7 +133,7 @@ def test_a_worker_reads_instances_where_its_agency_has_or_had_a_task(client, run
     )
     external_tasks.complete_external_task(engine, _task(engine, dossier))
     current = instances.get_instance(engine, dossier).current_activities
-    assert current[0]["id"] == "DangKyThuongTru"
+    assert "DangKyThuongTru" in [a["id"] for a in current]
     assert client.get(url, headers=commune).get_json()["ketQuaKiemTra"]["value"] == "hop-le"
     assert client.get(f"/engine-rest/process-instance/{dossier}", headers=police).status_code == 200
     insurance = bearer(token(runtime, "worker", agency="BHXH"))

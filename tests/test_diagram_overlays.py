@@ -98,11 +98,13 @@ def test_without_overlays_nothing_is_marked():
 
 def test_the_path_is_inferred_through_silent_gateways_and_events():
     elements = read_model(DIAGRAM.read_bytes()).elements
-    path = infer_path(elements, recorded={"KiemTraHoSo"}, current={"DangKyKhaiSinh"})
-    assert path.elements == {"StartHoSo", "KiemTraHoSo", "GatewayHopLe"}
-    assert path.flows == {"Flow_0s1hx2k", "Flow_1kq7m3d", "Flow_HopLe"}
+    # The sub-process wrapping the whole dossier is open while any step inside it is.
+    path = infer_path(elements, recorded={"KiemTraHoSo"}, current={"GiaiQuyetHoSo", "DangKyKhaiSinh"})
+    assert path.elements == {"StartHoSo", "BatDau", "KiemTraHoSo", "GatewayHopLe"}
+    assert path.flows == {"Flow_VaoGiaiQuyet", "Flow_0s1hx2k", "Flow_1kq7m3d", "Flow_HopLe"}
     # A step that was never recorded stops the inference: nothing beyond it counts as passed.
-    assert infer_path(elements, recorded=set(), current={"KiemTraHoSo"}).elements == {"StartHoSo"}
+    first = infer_path(elements, recorded=set(), current={"GiaiQuyetHoSo", "KiemTraHoSo"})
+    assert first.elements == {"StartHoSo", "BatDau"}
 
 
 @pytest.fixture
@@ -128,11 +130,12 @@ def test_a_dossier_shows_where_it_is_what_is_late_and_the_path_taken(runtime, en
     with time_machine.travel(MONDAY, tick=False):
         instance_id = _start_checked(engine, "HS-DIAGRAM-1")
         fresh = instance_overlays(runtime.db, instance_id, now=utcnow())
-    assert fresh.current == {"DangKyKhaiSinh"}
+    # The whole-dossier wrap (sub-process, its timer and refusal boundary) is open beside the step.
+    assert fresh.current == {"DangKyKhaiSinh", "GiaiQuyetHoSo", "QuaHanHoSo", "BienTuChoi"}
     assert fresh.overdue == frozenset()
     assert {"StartHoSo", "KiemTraHoSo", "GatewayHopLe"} <= fresh.completed
     assert "ChoBoSung" not in fresh.completed and "TuChoi" not in fresh.completed
-    assert fresh.taken_flows == {"Flow_0s1hx2k", "Flow_1kq7m3d", "Flow_HopLe"}
+    assert fresh.taken_flows == {"Flow_VaoGiaiQuyet", "Flow_0s1hx2k", "Flow_1kq7m3d", "Flow_HopLe"}
 
     with time_machine.travel(MONDAY + timedelta(days=2), tick=False):  # the 0.5wd step is long overdue
         tick(engine)

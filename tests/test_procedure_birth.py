@@ -18,6 +18,7 @@ from orchestrator.store.models import ExternalTaskRow, ProcessInstance
 from orchestrator.ticker import tick
 
 from .api_helpers import authenticate
+from .procedure_agents import Agency, DossierDesk, ending
 
 DIAGRAM = Path(__file__).resolve().parent.parent / "processes" / "birth-registration.bpmn"
 KEY = "lien-thong-khai-sinh"
@@ -25,6 +26,8 @@ PROBLEM = "application/problem+json"
 APPLICANT = {"nguoiNopHoSo": "Nguyễn Thị Lan", "hoTenTre": "Trần Minh An", "ngaySinhTre": "2026-03-02"}
 # A Monday in office hours, Vietnam time; the timer test moves the clock from here.
 MONDAY = datetime(2026, 3, 9, 2, 0, tzinfo=UTC)
+# Open all through processing: the wrapping sub-process, its whole-dossier timer and refusal boundary.
+WRAP = ["BienTuChoi", "GiaiQuyetHoSo", "QuaHanHoSo"]
 
 
 @pytest.fixture
@@ -67,7 +70,12 @@ def read(client, instance_id: str) -> dict[str, Any]:
 
 
 def open_ids(instance: dict[str, Any]) -> list[str]:
-    return sorted(a["id"] for a in instance["currentActivities"])
+    """The open steps and waits, without the wrap (see :data:`WRAP`)."""
+    return sorted(a["id"] for a in instance["currentActivities"] if a["id"] not in WRAP)
+
+
+def wrap_ids(instance: dict[str, Any]) -> list[str]:
+    return sorted(a["id"] for a in instance["currentActivities"] if a["id"] in WRAP)
 
 
 def complete(client, instance_id: str, activity_id: str, **variables: Any) -> dict[str, Any]:
@@ -87,9 +95,10 @@ def agencies(engine, instance_id: str) -> dict[str, str | None]:
         return {row.activity_id: row.agency for row in rows}
 
 
-def through_the_agencies(client, runtime, instance_id: str) -> dict[str, Any]:
-    """From a valid dossier at "Kiểm tra hồ sơ" to the end, as each agency and the desk would do it."""
-    complete(client, instance_id, "KiemTraHoSo", ketQuaKiemTra="hop-le")
+def through_the_agencies(client, runtime, instance_id: str, *, checked: bool = False) -> dict[str, Any]:
+    """From a valid dossier at "Kiểm tra hồ sơ" (or ``checked``) to the end, as agencies and desk do it."""
+    if not checked:
+        complete(client, instance_id, "KiemTraHoSo", ketQuaKiemTra="hop-le")
     complete(client, instance_id, "DangKyKhaiSinh", soDinhDanhCaNhan="001226000123")
     complete(client, instance_id, "DangKyThuongTru", ketQuaThuongTru="da-dang-ky")
     at_desk = complete(client, instance_id, "CapTheBHYT", maTheBHYT="TE1010126000123")
@@ -114,7 +123,7 @@ def ended_at(engine, instance_id: str) -> list[str]:
 def test_valid_dossier_runs_through_every_agency_and_the_applicant_is_notified(client, procedure):
     """A valid dossier passes commune, police and social insurance, and gets a Vietnamese result notice."""
     instance = start(client, "000.00.31.H26-260309-0001")
-    assert open_ids(instance) == ["KiemTraHoSo"]
+    assert open_ids(instance) == ["KiemTraHoSo"] and wrap_ids(instance) == WRAP
 
     final = through_the_agencies(client, procedure, instance["id"])
 
@@ -132,7 +141,8 @@ def test_supplement_request_waits_for_the_applicant_then_rechecks(client, proced
 
     waiting = complete(client, instance["id"], "KiemTraHoSo", ketQuaKiemTra="bo-sung")
     assert waiting["status"] == "running"
-    assert [(a["id"], a["state"]) for a in waiting["currentActivities"]] == [("ChoBoSung", "WAITING")]
+    steps = [(a["id"], a["state"]) for a in waiting["currentActivities"] if a["id"] not in WRAP]
+    assert steps == [("ChoBoSung", "WAITING")]
     assert agencies(procedure.engine, instance["id"]) == {}  # nobody holds the dossier meanwhile
 
     correlate_message(
@@ -155,13 +165,45 @@ def test_ineligible_dossier_is_refused_by_the_desk(client, procedure):
     instance = start(client, "000.00.31.H26-260309-0003")
 
     refusing = complete(client, instance["id"], "KiemTraHoSo", ketQuaKiemTra="khong-hop-le")
-    assert open_ids(refusing) == ["TuChoi"]
+    assert open_ids(refusing) == ["TuChoi"] and wrap_ids(refusing) == []  # TU_CHOI left the sub-process
     assert agencies(procedure.engine, instance["id"]) == {"TuChoi": "MOT-CUA"}
 
     final = complete(client, instance["id"], "TuChoi", lyDoTuChoi="Trẻ đã trên 6 tuổi")
     assert final["status"] == "completed"
     assert "thongBaoKetQua" not in final["variables"]
-    assert ended_at(procedure.engine, instance["id"]) == ["EndTuChoi"]
+    assert ended_at(procedure.engine, instance["id"]) == ["EndTuChoi", "EndTuChoi1"]
+
+
+def test_whole_dossier_timer_sends_an_apology_while_processing_goes_on(client, procedure):
+    """Past 3 working days the non-interrupting timer on the sub-process opens the apology beside the step."""
+    with time_machine.travel(MONDAY, tick=False) as clock:
+        instance = start(client, "000.00.31.H26-260309-0007")
+        complete(client, instance["id"], "KiemTraHoSo", ketQuaKiemTra="hop-le")
+        clock.move_to(MONDAY + timedelta(days=3, hours=1))  # Thursday 10:00: 3wd from Monday 09:00 passed
+        assert tick(procedure.engine) == 1
+
+        late = read(client, instance["id"])
+        assert open_ids(late) == ["DangKyKhaiSinh", "XinLoi"] and "QuaHanHoSo" not in wrap_ids(late)
+        assert agencies(procedure.engine, instance["id"]) == {
+            "DangKyKhaiSinh": "UBND-XA",
+            "XinLoi": "MOT-CUA",
+        }
+        complete(client, instance["id"], "XinLoi", daGuiPhieuXinLoi=True)
+        final = through_the_agencies(client, procedure, instance["id"], checked=True)
+    assert final["status"] == "completed" and final["variables"]["daGuiPhieuXinLoi"] is True
+    assert ended_at(procedure.engine, instance["id"]) == ["EndDaTraKetQua", "EndXinLoi"]
+
+
+def test_a_dossier_refused_at_the_check_ends_refused(client, procedure):
+    """Received at the desk (``POST /api/v1/dossiers``), refused: national status 9, a refusal letter."""
+    desk = DossierDesk(client, procedure)
+    code = desk.receive(KEY, "Nguyễn Thị Lan", **APPLICANT)
+    commune, mot_cua = Agency(client, procedure, "UBND-XA"), Agency(client, procedure, "MOT-CUA")
+    # The first task is fetched by instance id: its external-task row has no business key yet.
+    commune.complete("ho-tich-kiem-tra", desk.dossier(code)["instanceId"], ketQuaKiemTra="khong-hop-le")
+    assert desk.dossier(code)["state"] == "processing"
+    mot_cua.complete("mot-cua-tu-choi", code, lyDoTuChoi="Trẻ đã trên 6 tuổi")
+    assert ending(desk, code) == ("refused", 9, "refused")
 
 
 def test_slow_residence_registration_triggers_a_reminder_without_cancelling_it(client, procedure):
@@ -179,7 +221,8 @@ def test_slow_residence_registration_triggers_a_reminder_without_cancelling_it(c
 
         reminded = read(client, instance["id"])
         assert open_ids(reminded) == ["DangKyThuongTru", "NhacViec"]
-        assert reminded["nextTimerAt"] is None  # a duration timer fires once, as in Camunda
+        # A duration timer fires once, as in Camunda: what is left is the whole-dossier 3wd (Thursday 09:00).
+        assert datetime.fromisoformat(reminded["nextTimerAt"]) == MONDAY + timedelta(days=3)
         assert agencies(procedure.engine, instance["id"]) == {
             "DangKyThuongTru": "CA-XA",
             "NhacViec": "MOT-CUA",
@@ -194,7 +237,7 @@ def test_slow_residence_registration_triggers_a_reminder_without_cancelling_it(c
 def test_stale_version_is_a_conflict_and_unknown_procedure_is_not_found(client, procedure):
     """A stale If-Match version gets 409 and an unknown procedure key 404, both as problem+json."""
     instance = start(client, "000.00.31.H26-260309-0005")
-    task_id = instance["currentActivities"][0]["taskId"]
+    [task_id] = [a["taskId"] for a in instance["currentActivities"] if a["id"] == "KiemTraHoSo"]
     url = f"/api/v1/process-instances/{instance['id']}/tasks/{task_id}/complete"
 
     stale = client.post(

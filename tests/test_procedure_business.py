@@ -22,20 +22,24 @@ from orchestrator.ticker import tick
 from .procedure_agents import (
     Agency,
     Desk,
+    DossierDesk,
     activities,
     completes,
     control_sheet,
     deploy_in_process,
     dossier,
+    ending,
     fails_first,
+    history,
     legs,
     live_server,
     message,
     run_agencies,
+    start,
     verdict,
     wait_for_activity,
+    wait_until_ended,
 )
-from .test_real_clients import history, start, wait_until_ended
 
 pytestmark = pytest.mark.slow
 
@@ -133,3 +137,14 @@ def test_late_registration_office_apologises_and_reappoints_once(client, runtime
     sheet = desk.sheet(instance_id)
     assert sheet[0]["reappointedBy"] == "PDKKD" and sheet[0]["outcome"] == "late"
     assert ("KiemTraHoSo", "PDKKD", "late") in legs(sheet)
+
+
+def test_a_dossier_received_at_the_desk_and_refused_ends_refused(client, runtime):
+    deploy_in_process(runtime, DIAGRAM)
+    desk = DossierDesk(client, runtime)
+    code = desk.receive(KEY, "Công ty TNHH Trùng Tên", giayToGia=True)
+    checker, notifier = Agency(client, runtime, "PDKKD"), Agency(client, runtime, "PDKKD")
+    # The first task is fetched by instance id: its external-task row has no business key yet.
+    checker.complete("dkkd-kiem-tra", desk.dossier(code)["instanceId"], ketQuaKiemTra="khong-hop-le")
+    notifier.complete("dkkd-tu-choi", code, daThongBaoTuChoi=True)
+    assert ending(desk, code) == ("refused", 9, "refused")

@@ -19,19 +19,22 @@ from orchestrator.ticker import tick
 from .procedure_agents import (
     Agency,
     Desk,
+    DossierDesk,
     activities,
     completes,
     control_sheet,
     deploy_in_process,
     dossier,
+    ending,
     legs,
     live_server,
     message,
     run_agencies,
+    start,
     verdict,
     wait_for_activity,
+    wait_until_ended,
 )
-from .test_real_clients import start, wait_until_ended
 
 pytestmark = pytest.mark.slow
 
@@ -139,3 +142,14 @@ def test_dossier_past_twenty_days_apologises_and_reappoints_once(client, runtime
     assert sheet[0]["appointment"].startswith("2026-03-30T10:00:00")  # 17:00 in Vietnam, in UTC
     assert sheet[0]["reappointedBy"] == "SXD" and sheet[0]["outcome"] == "on_time"
     assert ("ThamDinh", "SXD", "late") in legs(sheet)
+
+
+def test_a_dossier_received_at_the_desk_and_refused_ends_refused(client, runtime):
+    deploy_in_process(runtime, DIAGRAM)
+    desk = DossierDesk(client, runtime)
+    code = desk.receive(KEY, "Lê Thị Hạnh", giayToGia=True, laNhaORiengLe=True)
+    checker, notifier = Agency(client, runtime, "SXD"), Agency(client, runtime, "MOT-CUA")
+    # The first task is fetched by instance id: its external-task row has no business key yet.
+    checker.complete("xay-dung-tham-dinh", desk.dossier(code)["instanceId"], ketQuaThamDinh="khong-hop-le")
+    notifier.complete("mot-cua-tu-choi", code, daThongBaoTuChoi=True)
+    assert ending(desk, code) == ("refused", 9, "refused")

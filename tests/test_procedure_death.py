@@ -20,19 +20,22 @@ from orchestrator.ticker import tick
 from .procedure_agents import (
     Agency,
     Desk,
+    DossierDesk,
     activities,
     completes,
     control_sheet,
     deploy_in_process,
     dossier,
+    ending,
     legs,
     live_server,
     message,
     run_agencies,
+    start,
     verdict,
     wait_for_activity,
+    wait_until_ended,
 )
-from .test_real_clients import start, wait_until_ended
 
 pytestmark = pytest.mark.slow
 
@@ -133,3 +136,16 @@ def test_overdue_police_leg_apologises_and_reappoints_once(client, runtime, hand
     sheet = desk.sheet(instance_id)
     assert sheet[0]["reappointedBy"] == "CA-XA" and sheet[0]["outcome"] == "late"
     assert ("XoaThuongTru", "CA-XA", "late") in legs(sheet)
+
+
+def test_a_dossier_received_at_the_desk_and_refused_ends_refused(client, runtime):
+    deploy_in_process(runtime, DIAGRAM)
+    desk = DossierDesk(client, runtime)
+    code = desk.receive(KEY, "Trần Văn Nam", giayToGia=True, coThamGiaBHXH=True, thuocDienBaoTro=False)
+    checker, notifier = Agency(client, runtime, "UBND-XA"), Agency(client, runtime, "MOT-CUA")
+    # The first task is fetched by instance id: its external-task row has no business key yet.
+    checker.complete(
+        "ho-tich-kiem-tra-khai-tu", desk.dossier(code)["instanceId"], ketQuaKiemTra="khong-hop-le"
+    )
+    notifier.complete("mot-cua-tu-choi", code, daThongBaoTuChoi=True)
+    assert ending(desk, code) == ("refused", 9, "refused")

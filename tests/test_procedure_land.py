@@ -2,9 +2,11 @@
 
 Live: a real server and one camunda-external-task-client-python3 worker per agency (desk,
 land registration branch, tax) drive a transfer that pays, one that supplements once, and
-one that is refused; the payment arrives as a message at a receive task racing a timer.  In
-process, with the clock moved: a late appraisal (timer on phase 1, apology and the one
-re-appointment by the late branch) and an applicant who never pays (the 30-day timer wins).
+one that is refused; the payment arrives as a message at an event-based gateway racing a
+30-day timer.  In process, with the clock moved: a week spent paying the tax is left out of
+the dossier's deadline, a late appraisal (timer on phase 1, apology and the one re-appointment
+by the late branch), an applicant who never pays (the timer wins: the dossier is stopped) and
+a dossier received at the desk and refused after appraisal.
 """
 
 from __future__ import annotations
@@ -19,19 +21,22 @@ from orchestrator.ticker import tick
 from .procedure_agents import (
     Agency,
     Desk,
+    DossierDesk,
     activities,
     completes,
     control_sheet,
     deploy_in_process,
     dossier,
+    ending,
     legs,
     live_server,
     message,
     run_agencies,
+    start,
     verdict,
     wait_for_activity,
+    wait_until_ended,
 )
-from .test_real_clients import wait_until_ended
 
 pytestmark = pytest.mark.slow
 
@@ -104,9 +109,37 @@ def test_transfers_paid_supplemented_and_refused_with_real_clients(database_url,
 
 
 def server_start(server, business_key: str, **variables) -> str:
-    from .test_real_clients import start
-
     return start(server, KEY, business_key, **variables)
+
+
+def test_the_week_spent_paying_the_tax_is_left_out_of_the_deadline(client, runtime):
+    deploy_in_process(runtime, DIAGRAM)
+    desk = Desk(client, runtime)
+    mot_cua, branch, tax = (Agency(client, runtime, code) for code in ("MOT-CUA", "VPDK-CN", "THUE"))
+    with time_machine.travel(MONDAY, tick=False) as clock:
+        instance_id = desk.start(KEY, "DAT-8")
+        mot_cua.complete("mot-cua-tiep-nhan-dat", "DAT-8")
+        branch.complete("dat-dai-tham-dinh", "DAT-8", ketQuaThamDinh="hop-le")
+        branch.complete("dat-dai-gui-phieu-chuyen-thue", "DAT-8")
+        tax.complete("thue-xac-dinh-nghia-vu", "DAT-8", thueThuNhapCaNhan=40_000_000)
+        assert activities(desk.view(instance_id)) == ["ChoNopThue"]  # the gateway waits, its events arm
+        waiting = desk.sheet(instance_id)[0]
+        assert waiting["state"] == "paused" and waiting["appointment"] == "2026-03-19T02:00:00+00:00"  # 8wd
+        appointment = datetime.fromisoformat(waiting["appointment"])
+
+        clock.move_to(MONDAY + timedelta(days=7))  # five working days later the applicant pays
+        assert tick(runtime.engine) == 0  # the phase-1 timer is gone, the 30 days are not up
+        desk.message("nop-thue-dat", "DAT-8", soChungTuNopThue="CT-DAT-8")
+        assert "CapNhat" in activities(desk.view(instance_id))
+        resumed = desk.sheet(instance_id)[0]
+        assert resumed["state"] == "running" and resumed["appointment"] == waiting["appointment"]
+        assert datetime.fromisoformat(resumed["due"]) == appointment + timedelta(days=7)  # 5wd paused
+
+        for topic in ("dat-dai-cap-nhat-giay-chung-nhan", "dat-dai-ky-so", "dat-dai-chuyen-ket-qua"):
+            branch.complete(topic, "DAT-8")
+        mot_cua.complete("mot-cua-tra-ket-qua", "DAT-8")
+    dossier_row = desk.sheet(instance_id)[0]
+    assert dossier_row["outcome"] == "early"  # 4 working days of the 8 used, the week of payment left out
 
 
 def test_late_appraisal_gets_an_apology_and_one_reappointment(client, runtime):
@@ -157,7 +190,7 @@ def test_unpaid_tax_returns_the_dossier_after_thirty_days(client, runtime):
         branch.complete("dat-dai-tham-dinh", "DAT-10", ketQuaThamDinh="hop-le")
         branch.complete("dat-dai-gui-phieu-chuyen-thue", "DAT-10")
         tax.complete("thue-xac-dinh-nghia-vu", "DAT-10", thueThuNhapCaNhan=1)
-        assert activities(desk.view(instance_id)) == ["ChoNopThue", "QuaHanNopThue"]
+        assert activities(desk.view(instance_id)) == ["ChoNopThue"]
         assert desk.sheet(instance_id)[0]["state"] == "paused"
 
         clock.move_to(MONDAY + timedelta(days=31))
@@ -168,3 +201,15 @@ def test_unpaid_tax_returns_the_dossier_after_thirty_days(client, runtime):
     assert desk.view(instance_id)["status"] == "completed"
     dossier_row = desk.sheet(instance_id)[0]
     assert dossier_row["state"] != "overdue"  # thirty days unpaid are the applicant's, not the agencies'
+
+
+def test_a_dossier_refused_after_appraisal_ends_refused(client, runtime):
+    deploy_in_process(runtime, DIAGRAM)
+    desk = DossierDesk(client, runtime)
+    code = desk.receive(KEY, "Đỗ Văn Cường", giayToGia=True)
+    mot_cua, branch = Agency(client, runtime, "MOT-CUA"), Agency(client, runtime, "VPDK-CN")
+    # The first task is fetched by instance id: its external-task row has no business key yet.
+    mot_cua.complete("mot-cua-tiep-nhan-dat", desk.dossier(code)["instanceId"])
+    branch.complete("dat-dai-tham-dinh", code, ketQuaThamDinh="khong-hop-le")
+    mot_cua.complete("mot-cua-tu-choi", code, daThongBaoTuChoi=True)
+    assert ending(desk, code) == ("refused", 9, "refused")

@@ -6,6 +6,8 @@
   shape, every sequence and message flow an edge; no two shapes overlap (a boundary event sits
   on its host, a sub-process holds its children); each node is drawn inside its lane;
 * names: every flow node, lane and pool has a name in Vietnamese, ids are ASCII;
+* the liên thông pattern: processing wrapped in a sub-process with the whole-dossier (or phase)
+  timer and the ``TU_CHOI`` refusal boundary, the refusal path ending at ``outcome=refused``;
 * ``lienthong validate`` prints nothing (no error, no domain-lint warning) and the whole folder
   deploys together.
 """
@@ -31,6 +33,7 @@ NS = {
     "dc": "http://www.omg.org/spec/DD/20100524/DC",
     "di": "http://www.omg.org/spec/DD/20100524/DI",
     "modeler": "http://camunda.org/schema/modeler/1.0",
+    "camunda": "http://camunda.org/schema/1.0/bpmn",
 }
 FLOW_NODES = [
     "startEvent",
@@ -170,6 +173,38 @@ def test_vietnamese_names_and_ascii_ids(path):
     assert [n.get("name") for n in named if not VIETNAMESE & set(n.get("name").lower())] == []
     ids = [element.get("id") for element in root.iter() if isinstance(element.tag, str) and element.get("id")]
     assert all(value.isascii() for value in ids)
+
+
+def properties(element: etree._Element) -> dict[str, str]:
+    found = element.iterfind("bpmn:extensionElements/camunda:properties/camunda:property", NS)
+    return {prop.get("name"): prop.get("value") for prop in found}
+
+
+@pytest.mark.parametrize("path", DIAGRAMS, ids=lambda p: p.name)
+def test_processing_is_wrapped_with_the_deadline_timer_and_the_refusal_boundary(path):
+    """A wrapping sub-process carries a non-interrupting timer (apology) and the TU_CHOI error boundary,
+    whose path ends at the one end event marked ``outcome=refused``."""
+    [process] = tree(path).getroot().iterfind("bpmn:process", NS)
+    wraps = {node.get("id") for node in process.iterfind("bpmn:subProcess", NS)}
+    boundaries = [b for b in process.iterfind("bpmn:boundaryEvent", NS) if b.get("attachedToRef") in wraps]
+    timers = [b for b in boundaries if b.find("bpmn:timerEventDefinition", NS) is not None]
+    assert timers and all(b.get("cancelActivity") == "false" for b in timers)
+    errors = {e.get("id"): e.get("errorCode") for e in process.getparent().iterfind("bpmn:error", NS)}
+    refusals = [
+        b.get("id")
+        for b in boundaries
+        if (d := b.find("bpmn:errorEventDefinition", NS)) is not None
+        and errors[d.get("errorRef")] == "TU_CHOI"
+    ]
+    assert len(refusals) == 1
+    outcomes = {
+        end.get("id"): properties(end).get("outcome") for end in process.iterfind(".//bpmn:endEvent", NS)
+    }
+    assert [end for end, outcome in outcomes.items() if outcome == "refused"] == ["EndTuChoi"]
+    assert set(outcomes.values()) <= {None, "refused", "stopped"}
+    flows = {f.get("sourceRef"): f.get("targetRef") for f in process.iterfind("bpmn:sequenceFlow", NS)}
+    step = flows[refusals[0]]
+    assert flows[step] == "EndTuChoi"  # the refusal boundary -> the refusal notice -> the refused end
 
 
 def test_validate_prints_nothing_for_the_whole_folder(capsys):

@@ -16,30 +16,37 @@ fails the test with where it stands and the server's log.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
 import signal
 import subprocess
-import threading
-import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 pytest.importorskip("pydantic", reason="camunda-external-task-client-python3 imports pydantic")
-import requests  # the Camunda client depends on it
 from camunda.external_task.external_task import ExternalTask, TaskResult
-from camunda.external_task.external_task_worker import ExternalTaskWorker
 
 from orchestrator.access import add_agency, create_token
 from orchestrator.store.db import Database
 
-from .agency_fixtures import ROOT, serve_process
+from .agency_fixtures import ROOT
+from .procedure_agents import (
+    DOSSIER_DEADLINE_SECONDS,
+    Server,
+    deploy,
+    dossier,
+    history,
+    python_agencies,
+    serving,
+    start,
+    wait_until,
+    wait_until_ended,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -103,43 +110,9 @@ FEE_BPMN = f"""<?xml version="1.0" encoding="UTF-8"?>
   <bpmn:error id="Error_ChuaNop" name="Chưa nộp lệ phí" errorCode="{NO_FEE}" />
 </bpmn:definitions>
 """.encode()
-DOSSIER_DEADLINE_SECONDS = 40.0  # whole procedures, retries included; normally a few seconds
-HTTP_TIMEOUT = 10.0
 
 
 # -- the live server -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Server:
-    """A running ``lienthong serve`` and the tokens of the people and systems that use it."""
-
-    base: str
-    log: Path
-    analyst: str
-    desk: str
-    workers: Mapping[str, str]  # agency code -> that agency's worker token
-
-    @property
-    def engine_rest(self) -> str:
-        return f"{self.base}/engine-rest"
-
-    def call(self, method: str, path: str, token: str, **kwargs: Any) -> requests.Response:
-        """An HTTP call to ``path`` (under the base URL) with ``token`` as the bearer."""
-        headers = {"Authorization": f"Bearer {token}", **kwargs.pop("headers", {})}
-        return requests.request(method, f"{self.base}{path}", headers=headers, timeout=HTTP_TIMEOUT, **kwargs)
-
-    def log_tail(self, lines: int = 40) -> str:
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-
-
-@contextlib.contextmanager
-def serving(database_url: str, tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    """``serve`` WITH its embedded worker (unlike ``live_server``), so in-process handlers run;
-    production mode, so no demo tokens exist; deployments come over HTTP, as from the Modeler."""
-    env = {"LIENTHONG_HANDLER_MODULES": "handlers", "LIENTHONG_WORKER_POLL_SECONDS": "0.2"}
-    with serve_process(database_url, tmp_path, worker=True, env=env) as served:
-        yield served
 
 
 @pytest.fixture
@@ -161,167 +134,7 @@ def server(database_url: str, tmp_path: Path) -> Iterator[Server]:
         yield Server(base=base, log=log, analyst=analyst, desk=desk, workers=workers)
 
 
-# -- what the analyst and the desk do over HTTP ----------------------------------------------
-
-
-def deploy(server: Server, name: str, content: bytes) -> dict[str, Any]:
-    """Camunda Modeler's Deploy button: multipart ``/deployment/create`` with an analyst token."""
-    response = server.call(
-        "POST",
-        "/engine-rest/deployment/create",
-        server.analyst,
-        data={
-            "deployment-name": name,
-            "deployment-source": "Camunda Modeler",
-            "enable-duplicate-filtering": "true",
-        },
-        files={name: (name, content, "application/octet-stream")},
-    )
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def start(server: Server, key: str, business_key: str, **variables: Any) -> str:
-    """The desk files a dossier: ``POST /process-definition/key/{key}/start``; its id."""
-    body = {"businessKey": business_key, "variables": {k: {"value": v} for k, v in variables.items()}}
-    response = server.call("POST", f"/engine-rest/process-definition/key/{key}/start", server.desk, json=body)
-    assert response.status_code == 200, response.text
-    assert response.json()["ended"] is False
-    return response.json()["id"]
-
-
-def dossier(server: Server, instance_id: str) -> dict[str, Any]:
-    """The dossier as the desk sees it (``/api/v1``): status, current activities, variables."""
-    response = server.call("GET", f"/api/v1/process-instances/{instance_id}", server.desk)
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def history(server: Server, instance_id: str) -> list[dict[str, Any]]:
-    response = server.call(
-        "GET", f"/api/v1/process-instances/{instance_id}/history", server.desk, params={"limit": 200}
-    )
-    assert response.status_code == 200, response.text
-    return response.json()["items"]
-
-
-def wait_until(condition: Callable[[], bool], seconds: float, what: Callable[[], str]) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"not within {seconds:.0f} s: {what()}")
-        time.sleep(0.1)
-
-
-def wait_until_ended(
-    server: Server, ids: Mapping[str, str], seconds: float = DOSSIER_DEADLINE_SECONDS
-) -> None:
-    """Every dossier (business key -> id) reports ``ended: true`` on Camunda's instance resource."""
-
-    def ended(instance_id: str) -> bool:
-        response = server.call("GET", f"/engine-rest/process-instance/{instance_id}", server.desk)
-        assert response.status_code == 200, response.text
-        return response.json()["ended"] is True
-
-    def where() -> str:
-        states = {
-            key: (view["status"], [a["id"] for a in view["currentActivities"]])
-            for key, view in ((key, dossier(server, i)) for key, i in ids.items())
-        }
-        return f"dossiers {states}\n--- server log ---\n{server.log_tail()}"
-
-    wait_until(lambda: all(ended(i) for i in ids.values()), seconds, where)
-
-
 # -- Python agency workers ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Handled:
-    """One task as a worker handled it (what the agency's own system would log)."""
-
-    agency: str
-    topic: str
-    business_key: str | None
-    task_id: str
-    outcome: str  # completed | failed | bpmn-error | crashed
-
-
-@dataclass
-class PythonAgencies:
-    """One ``ExternalTaskWorker`` per agency, each ``subscribe``-d in a daemon thread.
-
-    ``subscribe`` loops forever (camunda/external_task/external_task_worker.py has no stop).
-    Its only pause is ``sleepSeconds`` after an error, read from the config dict we pass on
-    every error: :meth:`park` sets it to an hour before the server stops, so each thread's
-    next (failing) poll parks it for good and the daemon threads die with the test run.
-    """
-
-    server: Server
-    journal: list[Handled] = field(default_factory=list)
-    _configs: list[dict[str, Any]] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def run(self, agency: str, topics: list[str], action: Callable[[ExternalTask], TaskResult]) -> None:
-        config: dict[str, Any] = {
-            "auth_bearer": {"access_token": self.server.workers[agency]},
-            "maxTasks": 1,
-            "lockDuration": 30_000,
-            "asyncResponseTimeout": 2_000,  # long polls, but short enough for a prompt teardown
-            "sleepSeconds": 0.2,  # after an error, while the test runs
-            "httpTimeoutMillis": 10_000,
-        }
-        self._configs.append(config)
-        worker = ExternalTaskWorker(
-            worker_id=f"{agency}-python", base_url=self.server.engine_rest, config=config
-        )
-        thread = threading.Thread(
-            target=worker.subscribe,
-            args=(topics, self._journaled(agency, action)),
-            name=f"camunda-worker-{agency}",
-            daemon=True,
-        )
-        thread.start()
-
-    def _journaled(
-        self, agency: str, action: Callable[[ExternalTask], TaskResult]
-    ) -> Callable[[ExternalTask], TaskResult]:
-        def journaled(task: ExternalTask) -> TaskResult:
-            try:
-                result = action(task)
-            except Exception:
-                self._note(agency, task, "crashed")
-                raise
-            outcome = (
-                "bpmn-error" if result.is_bpmn_error() else "failed" if result.is_failure() else "completed"
-            )
-            self._note(agency, task, outcome)
-            return result
-
-        return journaled
-
-    def _note(self, agency: str, task: ExternalTask, outcome: str) -> None:
-        entry = Handled(agency, task.get_topic_name(), task.get_business_key(), task.get_task_id(), outcome)
-        with self._lock:
-            self.journal.append(entry)
-
-    def handled(self, business_key: str) -> list[tuple[str, str]]:
-        """(topic, outcome) of the dossier's tasks in the order the workers handled them."""
-        with self._lock:
-            return [(h.topic, h.outcome) for h in self.journal if h.business_key == business_key]
-
-    def park(self) -> None:
-        for config in self._configs:
-            config["sleepSeconds"] = 3600
-
-
-@contextlib.contextmanager
-def python_agencies(server: Server) -> Iterator[PythonAgencies]:
-    agencies = PythonAgencies(server)
-    try:
-        yield agencies
-    finally:
-        agencies.park()
 
 
 def check_dossier(task: ExternalTask) -> TaskResult:
