@@ -11,7 +11,7 @@ from orchestrator.dossiers.models import DossierSupplement, PortalSync
 from orchestrator.errors import Conflict, InvalidInput, NotFound
 from orchestrator.services import instances
 from orchestrator.store.history import verify_chain
-from orchestrator.store.models import Event, Notification, ProcessInstance
+from orchestrator.store.models import Event, ExternalTaskRow, Notification, ProcessInstance
 
 from .dossier_support import (
     AGENCY,
@@ -50,6 +50,10 @@ def test_receipt_makes_the_dossier_its_code_and_appointment(procedure):
         notice = session.scalars(select(Notification).where(Notification.kind == "receipt")).one()
         assert dossier.code in notice.message and "Nguyễn" not in notice.message
         assert session.scalars(select(PortalSync.national_status)).all() == [2]
+        first_steps = session.scalars(
+            select(ExternalTaskRow.business_key).where(ExternalTaskRow.instance_id == instance.id)
+        ).all()
+        assert first_steps and set(first_steps) == {dossier.code}  # what agencies fetch
     received = [e for e in _events(engine, dossier.instance_id) if e.type == "dossier.received"]
     assert received[0].actor == "desk-officer" and received[0].at == vn("2026-11-20T09:00")
     assert "Nguyễn" not in str(received[0].data)

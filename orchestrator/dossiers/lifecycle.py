@@ -31,7 +31,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefin
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.camunda.specs.user_task import UserTask
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ..bpmn.specs import ExternalTask
@@ -44,7 +44,7 @@ from ..services.definitions import get_definition
 from ..services.instances import find_open_task, finish_task
 from ..services.variables import check_variables
 from ..store.history import append_event
-from ..store.models import Agency, Deadline, ProcessInstance
+from ..store.models import Agency, Deadline, ExternalTaskRow, ProcessInstance
 from . import codes
 from .follow import expect, is_flagged, step_property
 from .models import Dossier
@@ -98,6 +98,13 @@ def receive(
         received_at = received_at_of(variables, now)  # a paper dossier entered later keeps its day
         code = codes.new_code(session, agency, received_at)
         instance.business_key = code
+        # The first steps' task rows were projected before the code existed: agencies fetch
+        # them with the business key, so they get it in this same transaction.
+        session.execute(
+            update(ExternalTaskRow)
+            .where(ExternalTaskRow.instance_id == instance.id)
+            .values(business_key=code)
+        )
         clock = session.scalars(
             select(Deadline).where(Deadline.instance_id == instance.id, Deadline.scope == "dossier")
         ).first()
