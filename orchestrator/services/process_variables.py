@@ -48,7 +48,11 @@ def modify_variables(
         return  # nothing to change: no step, no history
 
     def act(context: StepContext) -> None:
-        targets = [task.data for task in context.workflow.get_tasks(state=_OPEN)]
+        open_tasks = context.workflow.get_tasks(state=_OPEN)
+        # A waiting task copies its finished parent's data again at every refresh (a boundary
+        # timer beside a long step does): the parent must change too, or the old value returns.
+        parents = [t.parent for t in open_tasks if t.parent is not None and not t.parent.state & _OPEN]
+        targets = [task.data for task in (*open_tasks, *parents)]
         targets.append(context.workflow.data)
         for data in targets:
             data.update(values)
