@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install lint fmt bench clean
+.PHONY: run test install lint fmt bench clean demo
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -24,6 +24,10 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/pytest
 
+# In a second terminal while `make run` serves: demo dossiers and simulated agencies (development only).
+demo: $(STAMP)
+	$(BIN)/lienthong demo
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -32,8 +36,9 @@ fmt: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# Needs PostgreSQL for (b)-(g): LIENTHONG_BENCH_PG_URL (default .../lt_bench; its public schema is reset).
 bench: $(STAMP)
-	$(BIN)/python bench/engine.py
+	$(BIN)/python bench/run.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache *.egg-info

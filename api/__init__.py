@@ -13,7 +13,9 @@ from orchestrator.config import Settings
 from orchestrator.runtime import Runtime
 
 from .camunda import blueprint as camunda_blueprint
+from .console import init_console
 from .problems import register_problem_handlers
+from .public import register_public
 from .v1 import register_api as register_v1_api
 
 
@@ -26,6 +28,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
     register_problem_handlers(app)
     register_v1_api(app)
     app.register_blueprint(camunda_blueprint)
+    init_console(app, app.extensions["lienthong"].settings)
+    register_public(app, app.extensions["lienthong"].settings)
 
     @app.get("/health")
     def health() -> dict[str, str]:

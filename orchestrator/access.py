@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
 from enum import StrEnum
@@ -49,18 +50,28 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def add_agency(db: Database, code: str, name: str, parent: str | None = None) -> Agency:
+def add_agency(
+    db: Database, code: str, name: str, parent: str | None = None, email: str | None = None
+) -> Agency:
+    """Register an agency; ``email`` is the mailbox its deadline warnings go to."""
     code = code.strip()
     if not code or len(code) > 64:
         raise InvalidInput("an agency code is 1 to 64 characters")
+    if email is not None and not _plain_address(email):
+        raise InvalidInput("the agency's email must be a bare address such as mot-cua@xa.gov.vn")
     with db.write() as session:
         if session.get(Agency, code) is not None:
             raise Conflict(f"agency '{code}' already exists")
         if parent is not None and session.get(Agency, parent) is None:
             raise NotFound(f"parent agency '{parent}' does not exist")
-        agency = Agency(code=code, name=name, parent_code=parent, created_at=utcnow())
+        agency = Agency(code=code, name=name, parent_code=parent, email=email, created_at=utcnow())
         session.add(agency)
     return agency
+
+
+def _plain_address(email: str) -> bool:
+    """``user@domain`` and nothing else: no display name, space or line break to smuggle headers."""
+    return len(email) <= 320 and "@" in email and not any(c.isspace() for c in email) and email.isprintable()
 
 
 def list_agencies(db: Database) -> list[Agency]:
@@ -110,6 +121,15 @@ def revoke_token(db: Database, client_id: str) -> None:
         if client is None:
             raise NotFound(f"API client '{client_id}' does not exist")
         client.revoked_at = utcnow()
+    forget_client(client_id)
+
+
+# Every agency request presents its token: a known one is remembered (by its hash, never
+# the token) for a few seconds, so a busy client costs no lookup per call.  A revocation
+# takes effect at once in the process that revokes and within this delay in the others.
+AUTH_CACHE_SECONDS = 5.0
+_AUTH_CACHE_LIMIT = 10_000
+_known: dict[str, tuple[Principal, float]] = {}
 
 
 def authenticate(db: Database, token: str) -> Principal | None:
@@ -117,9 +137,33 @@ def authenticate(db: Database, token: str) -> Principal | None:
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
     digest = hash_token(token)
+    cached = _known.get(digest)
+    if cached is not None and cached[1] > time.monotonic():
+        return cached[0]
     with db.read() as session:
         client = session.scalars(select(ApiClient).where(ApiClient.token_hash == digest)).first()
     # The lookup is by hash; comparing again in constant time costs nothing and removes doubt.
     if client is None or client.revoked_at is not None or not hmac.compare_digest(client.token_hash, digest):
+        _known.pop(digest, None)
+        return None
+    principal = Principal(client.id, client.name, client.agency_code, frozenset(client.scopes))
+    if len(_known) >= _AUTH_CACHE_LIMIT:
+        _known.clear()
+    _known[digest] = (principal, time.monotonic() + AUTH_CACHE_SECONDS)
+    return principal
+
+
+def forget_client(client_id: str) -> None:
+    """Drop a client's cached authentication in this process (on revocation)."""
+    for digest, (principal, _) in list(_known.items()):
+        if principal.client_id == client_id:
+            _known.pop(digest, None)
+
+
+def principal_of_client(db: Database, client_id: str) -> Principal | None:
+    """The principal of a client still allowed in (None once revoked): a console session keeps only the id."""
+    with db.read() as session:
+        client = session.get(ApiClient, client_id)
+    if client is None or client.revoked_at is not None:
         return None
     return Principal(client.id, client.name, client.agency_code, frozenset(client.scopes))

@@ -13,7 +13,10 @@ from .access import Scope, add_agency, create_token, list_agencies, map_topic, r
 from .bpmn.compiler import Resource
 from .calendar.cli import register as register_calendar
 from .config import Settings
+from .demo.runner import register as register_demo
+from .dossiers.codes import set_code_pattern
 from .errors import DeploymentRefused, OrchestratorError
+from .notify.cli import register as register_webhook
 from .store.db import Database
 
 
@@ -65,6 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     agency_add.add_argument("code")
     agency_add.add_argument("--name", required=True)
     agency_add.add_argument("--parent", help="code of the parent agency")
+    agency_add.add_argument("--email", help="the mailbox its deadline warnings are e-mailed to")
     agency_add.set_defaults(run=_agency_add)
     agency_list = agency_commands.add_parser("list", help="list agencies")
     agency_list.set_defaults(run=_agency_list)
@@ -72,6 +76,12 @@ def _parser() -> argparse.ArgumentParser:
     agency_topic.add_argument("topic")
     agency_topic.add_argument("--agency", required=True)
     agency_topic.set_defaults(run=_agency_map_topic)
+    agency_pattern = agency_commands.add_parser(
+        "set-code-pattern", help="the agency's dossier code pattern, e.g. '{agency}-{yymmdd}-{seq:4}'"
+    )
+    agency_pattern.add_argument("code")
+    agency_pattern.add_argument("pattern", nargs="?", help="omit to go back to the default")
+    agency_pattern.set_defaults(run=_agency_set_code_pattern)
 
     token = commands.add_parser("token", help="API tokens")
     token_commands = token.add_subparsers(required=True, metavar="ACTION")
@@ -85,6 +95,8 @@ def _parser() -> argparse.ArgumentParser:
     token_revoke.set_defaults(run=_token_revoke)
 
     register_calendar(commands)
+    register_webhook(commands)
+    register_demo(commands)
 
     start = commands.add_parser("start", help="start a process instance")
     start.add_argument("key")
@@ -203,8 +215,8 @@ def _database() -> Database:
 
 
 def _agency_add(args: argparse.Namespace) -> int:
-    agency = add_agency(_database(), args.code, args.name, args.parent)
-    print(f"agency {agency.code}: {agency.name}")
+    agency = add_agency(_database(), args.code, args.name, args.parent, args.email)
+    print(f"agency {agency.code}: {agency.name}" + (f" <{agency.email}>" if agency.email else ""))
     return 0
 
 
@@ -218,6 +230,11 @@ def _agency_list(args: argparse.Namespace) -> int:
 def _agency_map_topic(args: argparse.Namespace) -> int:
     map_topic(_database(), args.topic, args.agency)
     print(f"topic {args.topic} -> {args.agency}")
+    return 0
+
+
+def _agency_set_code_pattern(args: argparse.Namespace) -> int:
+    print(f"{args.code}: {set_code_pattern(_database(), args.code, args.pattern)}")
     return 0
 
 

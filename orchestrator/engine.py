@@ -28,12 +28,13 @@ from .clock import utcnow
 from .config import Settings
 from .deadlines.calendar_source import CalendarSource
 from .deadlines.tracking import track_deadlines
+from .dossiers.follow import follow_dossier
 from .errors import Conflict, NotFound, StepFailed
 from .handler_sdk import HandlerRegistry
 from .projection import project
 from .spec_cache import LoadedSpec, SpecCache
 from .store.db import Database
-from .store.history import append_event
+from .store.history import append_events
 from .store.models import ExternalTaskRow, ProcessDefinition, ProcessInstance
 from .timers import advance
 from .topic_map import TopicMap
@@ -252,15 +253,8 @@ class Engine:
         # No autoflush: the instance row is written once, at commit, with its last event hash.
         with context.session.no_autoflush:
             track_deadlines(context, project(context, self.handlers.topics()))
-            for type_, fields in context.history:
-                append_event(
-                    context.session,
-                    instance,
-                    type_,
-                    at=context.now,
-                    actor=fields.pop("actor", context.actor),
-                    **fields,
-                )
+            follow_dossier(context)  # the dossier's state and portal outbox follow the process
+            append_events(context.session, instance, context.history, at=context.now, actor=context.actor)
 
 
 def _safe_reason(error: Exception) -> str:

@@ -7,6 +7,11 @@ dead-lettered, which admins see.
 
 from __future__ import annotations
 
+from .dossiers import portal_sender, portal_sync
+from .notify.delivery import run_delivery
 from .worker import JobRunner
 
-JOB_RUNNERS: dict[str, JobRunner] = {}
+JOB_RUNNERS: dict[str, JobRunner] = {
+    "notify.deliver": run_delivery,
+    portal_sync.JOB_KIND: portal_sender.run_portal_sync,
+}

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from SpiffWorkflow.camunda.specs.user_task import UserTask
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, text
+from sqlalchemy import delete, insert, text
 from sqlalchemy.orm import Session
 
 from .bpmn.specs import ExternalTask, external_task_priority, local_variables
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 HANDLER_JOB = "run_handler"
 TASK_CHANNEL = "lienthong_external_task"  # PostgreSQL NOTIFY channel: a new task for a topic
+ANNOUNCED_TOPICS = "lienthong_announced_topics"  # session.info key: topics to wake here after commit
 _OPEN = TaskState.READY | TaskState.STARTED | TaskState.WAITING
 
 
@@ -106,7 +107,9 @@ def _variables(workflow: Any, open_tasks: list[Any]) -> dict[str, Any]:
             else dict(workflow.last_task.data if workflow.last_task else {})
         )
     merged: dict[str, Any] = {}
-    for task in open_tasks:
+    # Newest last: a timer waiting on the boundary of a long step keeps a copy of the data from
+    # when the step began, and must not shadow what the step's own tasks changed since.
+    for task in sorted(open_tasks, key=lambda task: task.last_state_change):
         merged.update(task.data)
     return merged
 
@@ -117,11 +120,12 @@ def _project_external_tasks(
     session, instance = context.session, context.instance
     wanted = {str(task.id): task for task in tasks}
     gone = existing - set(wanted)
+    # Core statements, not the ORM unit of work: a step writes these rows and never reads them back.
     if gone:
-        session.execute(delete(ExternalTaskRow).where(ExternalTaskRow.id.in_(gone)))
+        session.connection().execute(delete(ExternalTaskRow).where(ExternalTaskRow.id.in_(gone)))
     environment = context.workflow.script_engine.environment
     announced: set[str] = set()
-    opened = []
+    opened, rows = [], []
     for task_id, task in wanted.items():
         if task_id in existing:
             continue
@@ -129,22 +133,24 @@ def _project_external_tasks(
         spec: ExternalTask = task.task_spec
         in_process = spec.topic in handler_topics
         agency = spec.agency or context.topic_map.agency(session, spec.topic)
-        session.add(
-            ExternalTaskRow(
-                id=task_id,
-                instance_id=instance.id,
-                definition_id=instance.definition_id,
-                process_key=instance.process_key,
-                business_key=instance.business_key,
-                activity_id=spec.bpmn_id,
-                activity_name=spec.bpmn_name,
-                topic=spec.topic,
-                handled_in_process=in_process,
-                agency=agency,
-                priority=external_task_priority(spec, task.data, environment),
-                created_at=context.now,
-                local_variables=local_variables(task),
-            )
+        rows.append(
+            {
+                "id": task_id,
+                "instance_id": instance.id,
+                "definition_id": instance.definition_id,
+                "process_key": instance.process_key,
+                "business_key": instance.business_key,
+                "activity_id": spec.bpmn_id,
+                "activity_name": spec.bpmn_name,
+                "topic": spec.topic,
+                "handled_in_process": in_process,
+                "agency": agency,
+                "priority": external_task_priority(spec, task.data, environment),
+                "created_at": context.now,
+                "local_variables": local_variables(task),
+                "incident": False,
+                "suspended": False,
+            }
         )
         context.record(
             "handed_over",
@@ -163,15 +169,21 @@ def _project_external_tasks(
                 dedupe_key=f"handler:{task_id}",
                 max_attempts=context.settings.handler_max_attempts,
             )
+    if rows:
+        session.connection().execute(insert(ExternalTaskRow), rows)
     _announce(session, announced)
     return opened, gone
 
 
 def _announce(session: Session, topics: set[str]) -> None:
-    """Wake long-polling fetchAndLock requests in every process (delivered at commit)."""
-    if topics and session.get_bind().dialect.name == "postgresql":
+    """Wake long-polling fetchAndLock requests after commit: in this process through
+    ``session.info`` (read by the task-signals hub), in every process by NOTIFY on PostgreSQL."""
+    if not topics:
+        return
+    session.info.setdefault(ANNOUNCED_TOPICS, set()).update(topics)
+    if session.get_bind().dialect.name == "postgresql":
         for topic in sorted(topics):
-            session.execute(
+            session.connection().execute(
                 text("SELECT pg_notify(:channel, :topic)"), {"channel": TASK_CHANNEL, "topic": topic}
             )
 
@@ -181,20 +193,23 @@ def _project_user_tasks(context: StepContext, tasks: list[Any], existing: set[st
     wanted = {str(task.id): task for task in tasks}
     gone = existing - set(wanted)
     if gone:
-        session.execute(delete(UserTaskRow).where(UserTaskRow.id.in_(gone)))
+        session.connection().execute(delete(UserTaskRow).where(UserTaskRow.id.in_(gone)))
+    rows = []
     for task_id, task in wanted.items():
         if task_id in existing:
             continue
         camunda = (getattr(task.task_spec, "extensions", {}) or {}).get("camunda") or {}
-        session.add(
-            UserTaskRow(
-                id=task_id,
-                instance_id=instance.id,
-                activity_id=task.task_spec.bpmn_id,
-                name=task.task_spec.bpmn_name,
-                assignee=camunda.get("assignee"),
-                candidate_groups=camunda.get("candidateGroups"),
-                created_at=context.now,
-            )
+        rows.append(
+            {
+                "id": task_id,
+                "instance_id": instance.id,
+                "activity_id": task.task_spec.bpmn_id,
+                "name": task.task_spec.bpmn_name,
+                "assignee": camunda.get("assignee"),
+                "candidate_groups": camunda.get("candidateGroups"),
+                "created_at": context.now,
+            }
         )
         context.record("user_task_created", activity_id=task.task_spec.bpmn_id, task_id=task_id)
+    if rows:
+        session.connection().execute(insert(UserTaskRow), rows)

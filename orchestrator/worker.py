@@ -36,6 +36,14 @@ JobRunner = Callable[[Engine, Job], None]
 """Runs one claimed job outside any transaction; raising means "retry later" (then dead letter)."""
 
 
+class RetryLater(Exception):
+    """Raised by a job runner that chooses its own backoff before the next attempt."""
+
+    def __init__(self, message: str, *, delay: timedelta) -> None:
+        super().__init__(message)
+        self.delay = delay
+
+
 class Worker:
     def __init__(
         self,
@@ -82,7 +90,8 @@ class Worker:
             runner(self.engine, job)
         except Exception as error:
             log.warning("%s job %s failed (attempt %s): %s", job.kind, job.id, job.attempts, error)
-            self._fail(job, f"{type(error).__name__}: {error}")
+            delay = error.delay if isinstance(error, RetryLater) else None
+            self._fail(job, f"{type(error).__name__}: {error}", delay=delay)
             return
         self._done(job)
 
@@ -146,9 +155,9 @@ class Worker:
         with self.engine.db.write() as session:
             queue.finish(session, job.id, self.worker_id, now=utcnow())
 
-    def _fail(self, job: Job, error: str) -> None:
+    def _fail(self, job: Job, error: str, delay: timedelta | None = None) -> None:
         with self.engine.db.write() as session:
-            status = queue.retry_or_bury(session, job, self.worker_id, error, now=utcnow())
+            status = queue.retry_or_bury(session, job, self.worker_id, error, now=utcnow(), delay=delay)
             if status != "dead" or "task_id" not in job.payload:
                 return
             mark_incident(session, job.payload["task_id"], "handler failed after all retries", error)

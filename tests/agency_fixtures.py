@@ -78,6 +78,7 @@ def serve_process(
         "LIENTHONG_DATABASE_URL": database_url,
         "LIENTHONG_PROCESSES_DIR": str(processes_dir),
         "LIENTHONG_ENV": "production",
+        "LIENTHONG_SECRET_KEY": "test-only-console-session-key",  # production requires one
         "LIENTHONG_HANDLER_MODULES": "",
         **(env or {}),
     }

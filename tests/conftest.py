@@ -17,7 +17,9 @@ from sqlalchemy import create_engine, text
 
 from orchestrator.calendar import models as _calendar_models  # noqa: F401  (its tables are truncated too)
 from orchestrator.config import Settings
+from orchestrator.dossiers import models as _dossier_models  # noqa: F401  (its tables are truncated too)
 from orchestrator.handler_sdk import HandlerRegistry
+from orchestrator.notify import models as _notify_models  # noqa: F401  (its tables are truncated too)
 from orchestrator.runtime import Runtime
 from orchestrator.store.db import Database
 from orchestrator.store.migrate import upgrade

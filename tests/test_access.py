@@ -77,9 +77,32 @@ def test_cli_agency_and_token(tmp_path, monkeypatch, capsys):
 def test_demo_tokens_only_in_development(runtime, tmp_path):
     path = tmp_path / "demo.json"
     tokens = demo_tokens(runtime.db, runtime.settings, path)
-    assert set(tokens) == {"admin", "worker MOT-CUA", "worker UBND-XA", "worker CA-XA", "worker BHXH"}
+    workers = ("MOT-CUA", "UBND-XA", "CA-XA", "BHXH", "BTXH", "THUE", "VPDK-CN", "PDKKD", "LAO-DONG", "SXD")
+    assert set(tokens) == {"admin", "desk MOT-CUA", "worker PCCC", *(f"worker {code}" for code in workers)}
     assert authenticate(runtime.db, tokens["worker CA-XA"]).agency == "CA-XA"
+    desk = authenticate(runtime.db, tokens["desk MOT-CUA"])
+    assert (desk.agency, desk.scopes) == ("MOT-CUA", {"desk"})
     assert demo_tokens(runtime.db, runtime.settings, path) == tokens  # same ones at the next start
     assert oct(path.stat().st_mode & 0o777) == "0o600"
     with pytest.raises(RuntimeError):
         demo_tokens(runtime.db, Settings(environment="production"), path)
+
+
+def test_a_known_token_is_remembered_briefly_and_a_revocation_elsewhere_lands_within_that_delay(
+    runtime, monkeypatch
+):
+    import orchestrator.access as access
+
+    client, token = create_token(runtime.db, name="busy agency system", scopes=["admin"])
+    assert authenticate(runtime.db, token) is not None
+    lookups = []
+    monkeypatch.setattr(runtime.db, "read", lambda: lookups.append(1) or pytest.fail("no lookup expected"))
+    assert authenticate(runtime.db, token) is not None and not lookups  # served from the cache
+    monkeypatch.undo()
+    # Another process revokes: this one still knows the token until the cache entry expires.
+    with runtime.db.write() as session:
+        session.get(ApiClient, client.id).revoked_at = access.utcnow()
+    assert authenticate(runtime.db, token) is not None
+    clock = access.time.monotonic() + access.AUTH_CACHE_SECONDS + 0.1
+    monkeypatch.setattr(access.time, "monotonic", lambda: clock)
+    assert authenticate(runtime.db, token) is None

@@ -127,7 +127,8 @@ def test_a_bounded_demo_leaves_live_finished_waiting_late_and_failed_dossiers(da
         assert len(dossiers) == 12, log.read_text()
         assert {d["processKey"] for d in dossiers} == {procedure.key for procedure in PROCEDURES}
         states = [d["state"] for d in dossiers]
-        assert "finished" in states and "supplement_requested" in states, (states, out.getvalue())
+        # The desk's return step hands most results over (10); the others wait at 9 or earlier.
+        assert "returned" in states and "supplement_requested" in states, (states, out.getvalue())
 
         # The paper dossier entered a month late keeps its day of receipt, so its appointment has passed.
         now = dt.datetime.now(dt.UTC)

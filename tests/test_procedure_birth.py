@@ -206,6 +206,25 @@ def test_a_dossier_refused_at_the_check_ends_refused(client, procedure):
     assert ending(desk, code) == ("refused", 9, "refused")
 
 
+def test_a_dossier_carried_through_ends_finished_then_returned(client, procedure):
+    """Registration done is processing finished (9); the desk's return step is result returned (10)."""
+    desk = DossierDesk(client, procedure)
+    code = desk.receive(KEY, "Nguyễn Thị Lan", **APPLICANT)
+    commune = Agency(client, procedure, "UBND-XA")
+    commune.complete("ho-tich-kiem-tra", code, ketQuaKiemTra="hop-le")
+    commune.complete("ho-tich-dang-ky-khai-sinh", code, soDinhDanhCaNhan="001226000123")
+    Agency(client, procedure, "CA-XA").complete(
+        "cong-an-dang-ky-thuong-tru", code, ketQuaThuongTru="da-dang-ky"
+    )
+    Agency(client, procedure, "BHXH").complete("bhxh-cap-the-bhyt", code, maTheBHYT="TE1010126000123")
+    worker = procedure.new_worker()
+    while worker.run_once():  # the result notice (in-process handler), notices, portal sync
+        pass
+    assert desk.dossier(code)["nationalStatus"] == 9
+    Agency(client, procedure, "MOT-CUA").complete("mot-cua-tra-ket-qua", code, hinhThucTraKetQua="VNeID")
+    assert ending(desk, code) == ("returned", 10, "result")
+
+
 def test_slow_residence_registration_triggers_a_reminder_without_cancelling_it(client, procedure):
     """Two days at "Đăng ký thường trú" fire the non-interrupting P1D timer: a reminder opens beside it."""
     with time_machine.travel(MONDAY, tick=False) as clock:

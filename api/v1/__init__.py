@@ -14,7 +14,18 @@ from flask import Blueprint, Flask, Response, send_from_directory
 from flask_smorest.utils import prepare_response
 
 from ..problems import PROBLEM_JSON
-from . import agencies, deadlines, definitions, instances
+from . import (
+    admin,
+    agencies,
+    deadlines,
+    definitions,
+    diagrams,
+    documents,
+    dossiers,
+    instances,
+    notifications_admin,
+    portal_sync,
+)
 from .blueprint import BEARER, PREFIX
 from .schemas import ProblemSchema
 
@@ -70,7 +81,18 @@ def register_api(app: Flask) -> ProblemApi:
         app.config.setdefault(name, value)
     api = ProblemApi(app, config_prefix=CONFIG_PREFIX)
     api.spec.components.security_scheme(BEARER, {"type": "http", "scheme": "bearer"})
-    for module in (definitions, instances, agencies, deadlines):
+    for module in (
+        definitions,
+        instances,
+        agencies,
+        deadlines,
+        notifications_admin,
+        documents,
+        diagrams,
+        dossiers,
+        portal_sync,
+        admin,
+    ):
         api.register_blueprint(module.blp)
     app.register_blueprint(_swagger_assets)
     return api

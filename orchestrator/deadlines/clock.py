@@ -19,7 +19,10 @@ def pauses_of(row: Deadline) -> list[tuple[dt.datetime, dt.datetime | None]]:
 def due_of(calendar: BusinessCalendar, row: Deadline) -> dt.datetime:
     """The due from the start of counting, the budget and every closed pause."""
     closed = [(s, e) for s, e in pauses_of(row) if e is not None]
-    return calendar.add(row.started_at, row.budget, agency=row.agency, pauses=closed)
+    due = calendar.add(row.started_at, row.budget, agency=row.agency, pauses=closed)
+    if row.extension_minutes:  # an admin's extension of a step (orchestrator/admin/deadline_extension.py)
+        due = calendar.add_working_time(due, dt.timedelta(minutes=row.extension_minutes), row.agency)
+    return due
 
 
 def warn_at(calendar: BusinessCalendar, row: Deadline, warn_before: str | None) -> dt.datetime:

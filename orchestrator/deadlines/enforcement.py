@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session
 from ..calendar import VN_TZ
 from ..clock import utcnow
 from ..engine import Engine
+from ..notify import queue_notice
 from ..store.history import append_event
-from ..store.models import Deadline, Notification, ProcessInstance
+from ..store.models import Deadline, ProcessInstance
 
 BATCH = 200
 
@@ -138,15 +139,14 @@ def _announce(
 def _notify(
     session: Session, instance: ProcessInstance, row: Deadline, kind: str, message: str, now: dt.datetime
 ) -> None:
-    session.add(
-        Notification(
-            instance_id=instance.id,
-            deadline_id=row.id,
-            kind=kind,
-            agency=row.agency,
-            message=message,
-            created_at=now,
-        )
+    queue_notice(
+        session,
+        instance_id=instance.id,
+        kind=kind,
+        message=message,
+        agency=row.agency,
+        now=now,
+        deadline_id=row.id,
     )
 
 

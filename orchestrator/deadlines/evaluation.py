@@ -65,11 +65,12 @@ def on_time_report(
     with db.read() as session:
         for row in session.scalars(query):
             report.received += 1
-            _classify(report, row, end)
+            classify(report, row, end)
     return report
 
 
-def _classify(report: OnTimeReport, row: Deadline, end: dt.datetime) -> None:
+def classify(report: OnTimeReport, row: Deadline, end: dt.datetime) -> None:
+    """Count one clock into ``report`` as judged at ``end`` (also the admin statistics' rule)."""
     if row.finished_at is not None and row.finished_at <= end:
         setattr(report, row.outcome or "late", getattr(report, row.outcome or "late") + 1)
     elif row.state == "paused":

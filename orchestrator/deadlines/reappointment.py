@@ -13,10 +13,12 @@ from sqlalchemy import select
 from ..access import Principal
 from ..calendar import VN_TZ
 from ..clock import utcnow
+from ..dossiers.transitions import note_reappointment
 from ..engine import Engine
 from ..errors import Conflict, InvalidInput, NotFound
+from ..notify import queue_notice
 from ..store.history import append_event
-from ..store.models import Deadline, Notification, ProcessInstance
+from ..store.models import Deadline, ProcessInstance
 
 LATE_STATES = ("warned", "overdue")
 
@@ -57,15 +59,14 @@ def reappoint(
             f"({dossier.original_due_at.astimezone(VN_TZ):%H:%M ngày %d/%m/%Y}). Lý do: {reason.strip()}. "
             f"Thời gian hẹn trả kết quả mới: {new_due.astimezone(VN_TZ):%H:%M ngày %d/%m/%Y}."
         )
-        session.add(
-            Notification(
-                instance_id=instance_id,
-                deadline_id=dossier.id,
-                kind="reappointment",
-                agency=agency,
-                message=message,
-                created_at=now,
-            )
+        queue_notice(
+            session,
+            instance_id=instance_id,
+            kind="reappointment",
+            message=message,
+            agency=agency,
+            now=now,
+            deadline_id=dossier.id,
         )
         append_event(
             session,
@@ -81,6 +82,7 @@ def reappoint(
                 "late_leg": late_leg.activity_id if late_leg else None,
             },
         )
+        note_reappointment(session, instance_id, new_due, now=now)
     return dossier
 
 

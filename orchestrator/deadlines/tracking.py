@@ -8,6 +8,7 @@ ends; while the dossier waits at an element marked ``pauseClock`` every clock is
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -111,16 +112,23 @@ def _open_dossier_clock(context: StepContext) -> None:
 
 
 def _received_at(context: StepContext) -> dt.datetime:
-    """The desk may pass ``receivedAt`` (a paper dossier entered later); otherwise now."""
-    value = context.workflow.task_tree.data.get("receivedAt")
+    return received_at_of(context.workflow.task_tree.data, context.now)
+
+
+def received_at_of(variables: Mapping[str, Any], now: dt.datetime) -> dt.datetime:
+    """The desk may pass ``receivedAt`` (a paper dossier entered later); otherwise now.
+
+    Only a past instant with its UTC offset counts: a receipt cannot be dated ahead.
+    """
+    value = variables.get("receivedAt")
     if isinstance(value, str):
         try:
             parsed = dt.datetime.fromisoformat(value)
         except ValueError:
             parsed = None
-        if parsed is not None and parsed.tzinfo is not None and parsed <= context.now:
+        if parsed is not None and parsed.tzinfo is not None and parsed <= now:
             return parsed
-    return context.now
+    return now
 
 
 def _open_step_clock(context: StepContext, task: Any, *, paused: bool) -> Deadline | None:

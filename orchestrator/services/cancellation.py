@@ -29,16 +29,23 @@ def cancel_instance(
     if len(reason) > MAX_REASON_LENGTH:
         raise InvalidInput(f"the reason is at most {MAX_REASON_LENGTH} characters")
 
-    def act(context: StepContext) -> None:
-        # An ended workflow's variables are projected from workflow.data: keep what the
-        # dossier held when it was cancelled, not just what it started with.
-        context.workflow.data.update(context.instance.variables or {})
-        context.workflow.cancel()
-        # Set before the projection runs, which then neither calls it "completed" nor keeps
-        # any task row (every open task is cancelled with the workflow).
-        context.instance.status = CANCELLED
-        context.instance.ended_at = context.now
-        context.record("instance_cancelled", data={"reason": reason})
-
-    engine.step(instance_id, act, actor=actor, expected_version=expected_version)
+    engine.step(
+        instance_id,
+        lambda context: cancel_in_step(context, reason),
+        actor=actor,
+        expected_version=expected_version,
+    )
     return get_instance(engine, instance_id)
+
+
+def cancel_in_step(context: StepContext, reason: str) -> None:
+    """Cancel the workflow inside a step the caller runs (e.g. with a dossier transition)."""
+    # An ended workflow's variables are projected from workflow.data: keep what the
+    # dossier held when it was cancelled, not just what it started with.
+    context.workflow.data.update(context.instance.variables or {})
+    context.workflow.cancel()
+    # Set before the projection runs, which then neither calls it "completed" nor keeps
+    # any task row (every open task is cancelled with the workflow).
+    context.instance.status = CANCELLED
+    context.instance.ended_at = context.now
+    context.record("instance_cancelled", data={"reason": reason})

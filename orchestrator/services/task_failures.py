@@ -90,7 +90,8 @@ def _apply_failure(
         row.error_details = report.error_details
     # Camunda keeps the worker and moves the lock's expiry: the task is fetched again after it.
     row.lock_expires_at = now + timedelta(milliseconds=report.retry_timeout_ms)
-    row.retry_at = row.lock_expires_at if report.retry_timeout_ms else None
+    # Set even with no delay: a lock ended by a failure is not an expired lock (lock_expiry.py).
+    row.retry_at = row.lock_expires_at
     row.retries = report.retries
     base = {"activity_id": row.activity_id, "task_id": row.id}
     events = [("task_failed", {**base, "data": {"retries": report.retries}})]

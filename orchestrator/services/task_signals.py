@@ -4,8 +4,9 @@ One :class:`TaskSignals` hub per Runtime (:func:`signals_for`).  Waiters subscri
 their topics and sleep on an event; they are woken
 
 - in this process, right after the commit of any transaction that inserted an agency-side
-  external-task row (a SQLAlchemy session hook: the projection needs no knowledge of us)
-  or that :func:`announce` -d a topic (unlock, retries restored, failure without delay);
+  external-task row (the projection lists its topics under ``ANNOUNCED_TOPICS`` in the
+  session's info) or that :func:`announce` -d a topic (unlock, retries restored, failure
+  without delay);
 - from every process on PostgreSQL: one background thread per hub LISTENs on
   :data:`~orchestrator.projection.TASK_CHANNEL`, which the projection and :func:`announce`
   NOTIFY at commit.  After each (re)connection every waiter is woken, so a notification
@@ -22,16 +23,15 @@ import threading
 import weakref
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine as SqlEngine
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm import Session
 
-from ..projection import TASK_CHANNEL
+from ..projection import ANNOUNCED_TOPICS, TASK_CHANNEL
 from ..store.db import Database
-from ..store.models import ExternalTaskRow
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
@@ -43,7 +43,7 @@ SQLITE_POLL_SECONDS = 0.15
 POSTGRES_RECHECK_SECONDS = 10.0
 _LISTEN_TIMEOUT_SECONDS = 0.5  # how often the listener looks at its stop flag
 _RECONNECT_SECONDS = (0.2, 0.5, 1.0, 2.0, 5.0)
-_PENDING = "lienthong_announced_topics"  # session.info key: topics to wake after commit
+_PENDING = ANNOUNCED_TOPICS  # session.info key: topics to wake after commit
 
 _hubs: weakref.WeakKeyDictionary[SqlEngine, TaskSignals] = weakref.WeakKeyDictionary()
 _hubs_lock = threading.Lock()
@@ -176,14 +176,7 @@ def announce(session: Session, topic: str) -> None:
         session.execute(text("SELECT pg_notify(:channel, :topic)"), {"channel": TASK_CHANNEL, "topic": topic})
 
 
-# -- in-process wake-up on commit: the projection inserts rows, these hooks notice ---------
-
-
-@event.listens_for(ExternalTaskRow, "after_insert")
-def _task_inserted(_mapper: Any, _connection: Any, row: ExternalTaskRow) -> None:
-    session = object_session(row)
-    if session is not None and not row.handled_in_process:
-        session.info.setdefault(_PENDING, set()).add(row.topic)
+# -- in-process wake-up on commit: the topics the transaction listed, once it committed ------
 
 
 @event.listens_for(Session, "after_commit")

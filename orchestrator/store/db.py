@@ -7,16 +7,20 @@ there is a single writer at a time and a claim under it is just as exclusive.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# A pooled PostgreSQL connection idle longer than this is pinged before use (a restarted or
+# failed-over server has dropped it); a busy one is not: the ping is a round trip per transaction.
+IDLE_PING_SECONDS = 10.0
 
 
 class Database:
@@ -37,7 +41,9 @@ class Database:
 
     def _create_engine(self, url: str, *, immediate: bool) -> Engine:
         if not self.is_sqlite:
-            return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+            engine = create_engine(url, pool_size=10, max_overflow=20)
+            _ping_when_idle(engine)
+            return engine
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
 
         @event.listens_for(engine, "connect")
@@ -71,3 +77,22 @@ class Database:
         self.engine.dispose()
         if self.read_engine is not self.engine:
             self.read_engine.dispose()
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """``pool_pre_ping`` for connections that sat idle, not for every checkout."""
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_connection: Any, record: Any) -> None:
+        record.info["checked_in_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        checked_in_at = record.info.get("checked_in_at")
+        if checked_in_at is None or time.monotonic() - checked_in_at < IDLE_PING_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:
+            # The pool discards this connection and retries the checkout with a fresh one.
+            raise exc.DisconnectionError("idle connection is gone") from error

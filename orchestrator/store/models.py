@@ -111,6 +111,7 @@ class ProcessInstance(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
     ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    suspended_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # set while status is suspended
 
 
 class ExternalTaskRow(Base):
@@ -155,6 +156,8 @@ class ExternalTaskRow(Base):
     incident: Mapped[bool] = mapped_column(Boolean, default=False)
     suspended: Mapped[bool] = mapped_column(Boolean, default=False)
     local_variables: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # How often a worker's lock ran out before it completed: past a limit, an incident (admin).
+    lock_expiries: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class UserTaskRow(Base):
@@ -241,6 +244,9 @@ class Agency(Base):
     name: Mapped[str] = mapped_column(String(255))
     parent_code: Mapped[str | None] = mapped_column(ForeignKey("agency.code"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # e.g. "{agency}-{yymmdd}-{seq:4}"; NULL: the default pattern (orchestrator/dossiers/codes.py)
+    dossier_code_pattern: Mapped[str | None] = mapped_column(String(128))
+    email: Mapped[str | None] = mapped_column(String(320))  # where its deadline warnings are e-mailed
 
 
 class ApiClient(Base):
@@ -323,18 +329,26 @@ class Deadline(Base):
     overdue_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     outcome: Mapped[str | None] = mapped_column(String(8))  # early | on_time | late
+    # An admin's extension of a step: working time added after the statutory due (the latest who/why).
+    extension_minutes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    extended_by: Mapped[str | None] = mapped_column(String(255))
+    extension_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class Notification(Base):
-    """A notice to deliver (deadline warning, overdue escalation, apology); channels come later."""
+    """A notice (receipt, supplement request, result, apology, deadline warning or overdue escalation).
+
+    What is sent to whom is in ``notification_delivery`` (``orchestrator/notify``).
+    """
 
     __tablename__ = "notification"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     instance_id: Mapped[str] = mapped_column(String(36), index=True)
     deadline_id: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
-    kind: Mapped[str] = mapped_column(String(32))  # deadline_warning | deadline_overdue | reappointment
+    kind: Mapped[str] = mapped_column(String(32))  # orchestrator/notify/recipients.py NOTICE_KINDS
     agency: Mapped[str | None] = mapped_column(String(64), index=True)
+    subject: Mapped[str | None] = mapped_column(String(255))
     message: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

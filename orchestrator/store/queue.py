@@ -96,12 +96,18 @@ def finish(session: Session, job_id: int, owner: str, *, now: datetime) -> bool:
     return result.rowcount == 1
 
 
-def retry_or_bury(session: Session, job: Job, owner: str, error: str, *, now: datetime) -> str:
-    """After a failure: back off and requeue, or mark dead when attempts are used up."""
+def retry_or_bury(
+    session: Session, job: Job, owner: str, error: str, *, now: datetime, delay: timedelta | None = None
+) -> str:
+    """After a failure: back off and requeue, or mark dead when attempts are used up.
+
+    ``delay`` is the runner's own backoff (a mail server wants minutes, not seconds); without
+    it the delay doubles from 2 s up to 5 minutes.
+    """
     if job.attempts >= job.max_attempts:
         values: dict[str, Any] = {"status": "dead", "finished_at": now}
     else:
-        backoff = timedelta(seconds=min(2**job.attempts, 300))
+        backoff = delay if delay is not None else timedelta(seconds=min(2**job.attempts, 300))
         values = {"status": "queued", "run_at": now + backoff}
     session.execute(
         update(Job)

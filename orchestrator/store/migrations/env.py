@@ -6,6 +6,8 @@ from alembic import context
 from sqlalchemy import create_engine, pool
 
 from orchestrator.calendar import models as _calendar_models  # noqa: F401  (registers its tables)
+from orchestrator.dossiers import models as _dossier_models  # noqa: F401  (registers its tables)
+from orchestrator.notify import models as _notify_models  # noqa: F401  (registers its tables)
 from orchestrator.store.models import Base
 
 config = context.config
