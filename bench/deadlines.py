@@ -37,6 +37,7 @@ HOLDERS = 1000
 DUE_IN_WINDOW = 300
 WINDOW_SECONDS = 10
 TICKERS = 2
+SWEEP_SECONDS = 1.0  # each ticker's period, as ``lienthong worker`` sweeps
 
 
 def _populate(runtime: Runtime, pending: int) -> list[str]:
@@ -103,19 +104,25 @@ def _populate(runtime: Runtime, pending: int) -> list[str]:
     return ids
 
 
-def _ticker(runtime: Runtime, stop: float, offset: float, failures: list[BaseException]) -> None:
+def _ticker(
+    runtime: Runtime, stop: float, offset: float, every: float, failures: list[BaseException]
+) -> None:
     time.sleep(offset)
     try:
         while time.monotonic() < stop:
             began = time.perf_counter()
             sweep_deadlines(runtime.engine)
-            time.sleep(max(0.0, 1.0 - (time.perf_counter() - began)))
+            time.sleep(max(0.0, every - (time.perf_counter() - began)))
     except BaseException as error:  # reported by the caller: a failed sweep invalidates the run
         failures.append(error)
 
 
 def measure(
-    url: str, pending: int, due: int = DUE_IN_WINDOW, window: float = WINDOW_SECONDS
+    url: str,
+    pending: int,
+    due: int = DUE_IN_WINDOW,
+    window: float = WINDOW_SECONDS,
+    sweep_every: float = SWEEP_SECONDS,
 ) -> dict[str, Any]:
     runtime = Runtime.create(Settings(database_url=url, handler_modules=()), handlers=HandlerRegistry())
     try:
@@ -148,9 +155,12 @@ def measure(
                     for _ in range(due)
                 ],
             )
-        stop, failures = time.monotonic() + window + 2, []
+        # The last deadline comes due by the end of the window; two more sweep periods see it fired.
+        stop, failures = time.monotonic() + window + 2 * sweep_every, []
         tickers = [
-            threading.Thread(target=_ticker, args=(runtime, stop, n / TICKERS, failures))
+            threading.Thread(
+                target=_ticker, args=(runtime, stop, n * sweep_every / TICKERS, sweep_every, failures)
+            )
             for n in range(TICKERS)
         ]
         for ticker in tickers:

@@ -188,9 +188,11 @@ def _http_section(result: dict[str, Any]) -> list[str]:
         "",
         "gunicorn `-k gthread --threads 8` with N processes + 1 `lienthong worker`; the desk starts "
         "dossiers over `/engine-rest` from 4 threads; camunda-external-task-client-python3 workers (one "
-        "process each, maxTasks 1, "
-        "long polling) complete every step. Land transfer: the diagram built in `bench/common.py` (8 legs, 4 "
-        "agencies, appraisal gateway, budgets).",
+        "process each, maxTasks 1, long polling) complete every step. Land transfer: the real "
+        "`processes/land-transfer.bpmn` (`chuyen-nhuong-dat`: 8 steps of 3 agencies, one client process "
+        "per agency, two sub-processes with timers, step and dossier deadlines) on its happy path; a payer "
+        "thread sends each dossier's `nop-thue-dat` payment message once it waits at the event-based "
+        "gateway.",
         "",
         "| API processes | procedure | dossiers | clients | s | dossiers/s | completions/s | exactly once |",
         "|---:|---|---:|---:|---:|---:|---:|:---:|",
@@ -200,7 +202,9 @@ def _http_section(result: dict[str, Any]) -> list[str]:
         lines.append(
             f"| {r['api_processes']} | {r['procedure_name']} | {r['dossiers']} | {r['clients']} | "
             f"{r['seconds']} | {r['dossiers_per_second']} | {r['completions_per_second']} | "
-            f"{'yes' if once['ok'] else 'NO'} ({once['completions']}/{once['expected']}) |"
+            f"{'yes' if once['ok'] else 'NO'} ({once['completions']}/{once['expected']}"
+            + (f", paid {once['payments']}/{once['expected_payments']}" if once["expected_payments"] else "")
+            + ") |"
         )
     fetches = _get(result, "c_http", "fetch_and_lock") or []
     if fetches:

@@ -7,8 +7,9 @@
 
 Writes ``bench/results/<yyyy-mm-dd>-<host>.md`` and ``.json``.  (b)-(g) need PostgreSQL at
 ``LIENTHONG_BENCH_PG_URL`` (default ``postgresql+psycopg://postgres@127.0.0.1:5432/lt_bench``;
-its ``public`` schema is dropped and recreated); without it those parts are skipped and the
-report says so.  ``--tiny`` runs every module in a tiny configuration (the smoke test).
+its ``public`` schema is dropped and recreated before each part, or with ``--keep-schema``
+only emptied); without it those parts are skipped and the report says so.  ``--tiny`` runs
+every module in a tiny configuration with one API process (the smoke test).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ import db_limit
 import deadlines
 import engine
 import fetch_lock
+import procedures
 import report
 import servers
 import storage
@@ -51,6 +53,7 @@ class Config:
     deadline_sizes: tuple[int, ...] = (100_000, 1_000_000)
     deadlines_due: int = 300  # coming due in the window
     deadline_window: float = 10.0
+    deadline_sweep_seconds: float = deadlines.SWEEP_SECONDS
     storage_dossiers: int = 10_000
     db_seconds: float = 3.0
     load_timeout: float = 120.0
@@ -59,35 +62,28 @@ class Config:
 TINY = Config(
     steps={5: 10},
     dossiers={"two-step": 4, "land-transfer": 2},
-    api_processes=(2,),
+    api_processes=(1,),
     clients_per_agency=1,
     fetch_sizes=(10, 100),
     fetches=5,
     deadline_sizes=(1_000,),
     deadlines_due=20,
-    deadline_window=2.0,
+    deadline_window=0.5,
+    deadline_sweep_seconds=0.2,
     storage_dossiers=20,
     db_seconds=0.2,
     load_timeout=60.0,
 )
 
-PROCEDURES = {
-    "two-step": (
-        common.two_step_diagram,
-        throughput.Procedure(common.TWO_STEP_KEY, 2, common.TWO_STEP_TOPICS),
-    ),
-    "land-transfer": (
-        common.land_transfer_diagram,
-        throughput.Procedure(common.LAND_KEY, len(common.LAND_STEPS), common.LAND_TOPICS),
-    ),
-}
-
 
 class Suite:
     """Runs each part, keeps its result or why it did not run; one part failing does not stop the rest."""
 
-    def __init__(self, config: Config, pg_url: str | None, work_dir: Path, deadline: float) -> None:
+    def __init__(
+        self, config: Config, pg_url: str | None, work_dir: Path, deadline: float, keep_schema: bool = False
+    ) -> None:
         self.config, self.pg_url, self.work_dir, self.deadline = config, pg_url, work_dir, deadline
+        self.keep_schema = keep_schema
         self.results: dict[str, Any] = {}
         self.skipped: dict[str, str] = {}
 
@@ -111,7 +107,7 @@ class Suite:
 
     def fresh_pg(self) -> str:
         assert self.pg_url is not None
-        common.reset_pg(self.pg_url)
+        (common.empty_pg if self.keep_schema else common.reset_pg)(self.pg_url)
         return self.pg_url
 
     def run(self) -> None:
@@ -142,7 +138,9 @@ class Suite:
             "e_deadlines",
             True,
             lambda: [
-                deadlines.measure(self.fresh_pg(), n, c.deadlines_due, c.deadline_window)
+                deadlines.measure(
+                    self.fresh_pg(), n, c.deadlines_due, c.deadline_window, c.deadline_sweep_seconds
+                )
                 for n in c.deadline_sizes
             ],
         )
@@ -158,18 +156,20 @@ class Suite:
     def http(self) -> dict[str, Any]:
         """(c) for each procedure and API process count, then (d) on the last (2-process) server."""
         c, runs, fetches = self.config, [], None
-        agencies = sorted({a for _, p in PROCEDURES.values() for a in p.topics_by_agency})
+        agencies = sorted({a for p in procedures.PROCEDURES for a in p.agencies})
         for api_processes in c.api_processes:
             url = self.fresh_pg()
             work_dir = self.work_dir / f"http-{api_processes}"
             work_dir.mkdir(parents=True, exist_ok=True)
-            tokens = servers.prepare_database(url, servers.server_env(url, work_dir), agencies)
+            tokens = servers.prepare_database(url, agencies)
             with servers.production(url, work_dir, api_processes) as base:
-                for name, (diagram, procedure) in PROCEDURES.items():
-                    servers.deploy(base, tokens, diagram())
+                for procedure in procedures.PROCEDURES:
+                    servers.deploy(base, tokens, procedure.diagram())
+                    dossiers = c.dossiers[procedure.name]
                     row = throughput.measure(
-                        base, url, tokens, procedure, c.dossiers[name], c.clients_per_agency, c.load_timeout
+                        base, url, tokens, procedure, dossiers, c.clients_per_agency, c.load_timeout
                     )
+                    name = procedure.name
                     runs.append({"api_processes": api_processes, "workers": 1, "procedure_name": name, **row})
                     print(
                         f"  {api_processes} API process(es), {name}: "
@@ -190,6 +190,11 @@ def main(argv: list[str] | None = None) -> Path:
     parser.add_argument("--pg-url", default=common.PG_URL)
     parser.add_argument("--out", type=Path, default=common.ROOT / "bench" / "results")
     parser.add_argument("--max-seconds", type=int, default=570, help="abort the run after this")
+    parser.add_argument(
+        "--keep-schema",
+        action="store_true",
+        help="the PostgreSQL database is already migrated: empty its tables instead of resetting its schema",
+    )
     args = parser.parse_args(argv)
     config = TINY if args.tiny else Config()
 
@@ -201,7 +206,7 @@ def main(argv: list[str] | None = None) -> Path:
     began, load_before = time.monotonic(), [round(x, 2) for x in os.getloadavg()]
     pg_url = args.pg_url if common.pg_reachable(args.pg_url) else None
     with tempfile.TemporaryDirectory(prefix="lienthong-bench-") as directory:
-        suite = Suite(config, pg_url, Path(directory), began + args.max_seconds)
+        suite = Suite(config, pg_url, Path(directory), began + args.max_seconds, args.keep_schema)
         try:
             suite.run()
         except servers.BenchAborted as aborted:

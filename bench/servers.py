@@ -14,7 +14,9 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from multiprocessing.synchronize import Event as EventType
 from pathlib import Path
+from typing import Any
 
 import requests
 from common import ROOT
@@ -22,9 +24,11 @@ from common import ROOT
 from orchestrator.access import add_agency, create_token
 from orchestrator.bpmn.compiler import Resource
 from orchestrator.store.db import Database
+from orchestrator.store.migrate import upgrade
 
 BIN = Path(sys.executable).parent
 HTTP_TIMEOUT = 60.0
+CLIENT_START_SECONDS = 60.0
 _SECRET_KEY = secrets.token_hex(32)
 
 
@@ -93,7 +97,7 @@ def production(database_url: str, work_dir: Path, api_processes: int, workers: i
     env = server_env(database_url, work_dir)
     gunicorn = [
         str(BIN / "gunicorn"), "-w", str(api_processes), "-k", "gthread", "--threads", "8",
-        "--keep-alive", "30", "--graceful-timeout", "5", "-b", f"127.0.0.1:{port}", "api:create_app()",
+        "--keep-alive", "30", "--graceful-timeout", "1", "-b", f"127.0.0.1:{port}", "api:create_app()",
     ]  # fmt: skip
     with contextlib.ExitStack() as stack:
         children = [stack.enter_context(running(gunicorn, env, log))]
@@ -105,15 +109,11 @@ def production(database_url: str, work_dir: Path, api_processes: int, workers: i
         yield base
 
 
-def prepare_database(database_url: str, env: dict[str, str], agencies: list[str]) -> Tokens:
-    """``lienthong db upgrade``, then the agencies and the tokens (in-process, same database)."""
-    upgraded = subprocess.run(
-        [str(BIN / "lienthong"), "db", "upgrade"], cwd=ROOT, env=env, capture_output=True, text=True
-    )
-    if upgraded.returncode != 0:
-        raise BenchAborted(f"lienthong db upgrade failed: {upgraded.stderr[-2000:]}")
+def prepare_database(database_url: str, agencies: list[str]) -> Tokens:
+    """The migrations (a no-op on a migrated schema), then the agencies and the tokens."""
     db = Database(database_url)
     try:
+        upgrade(db)
         for agency in agencies:
             add_agency(db, agency, f"Cơ quan thử tải {agency}")
         return Tokens(
@@ -141,8 +141,11 @@ def deploy(base: str, tokens: Tokens, resource: Resource) -> None:
         raise BenchAborted(f"deployment refused: {response.status_code} {response.text[:500]}")
 
 
-def _client_main(base: str, token: str, worker_id: str, topics: list[str]) -> None:
-    """One agency client process: ``ExternalTaskWorker.subscribe`` until terminated."""
+def _client_main(
+    base: str, token: str, worker_id: str, work: dict[str, dict[str, Any]], ready: EventType
+) -> None:
+    """One agency system's process: ``ExternalTaskWorker.subscribe`` to its topics until terminated;
+    each task is completed with the variables ``work`` gives its topic."""
     logging.basicConfig(level=logging.WARNING)  # the client logs every poll at INFO
     from camunda.external_task.external_task import ExternalTask, TaskResult
     from camunda.external_task.external_task_worker import ExternalTaskWorker
@@ -156,32 +159,36 @@ def _client_main(base: str, token: str, worker_id: str, topics: list[str]) -> No
     }
 
     def action(task: ExternalTask) -> TaskResult:
-        return task.complete({"hopLe": True, f"xuLy_{task.get_topic_name().replace('-', '_')}": worker_id})
+        return task.complete(dict(work[task.get_topic_name()]))
 
-    ExternalTaskWorker(worker_id=worker_id, base_url=f"{base}/engine-rest", config=config).subscribe(
-        topics, action
-    )
+    worker = ExternalTaskWorker(worker_id=worker_id, base_url=f"{base}/engine-rest", config=config)
+    ready.set()  # imported and configured: its first poll follows at once
+    worker.subscribe(list(work), action)
 
 
 @contextlib.contextmanager
 def agency_clients(
-    base: str, tokens: Tokens, topics_by_agency: dict[str, list[str]], per_agency: int
+    base: str, tokens: Tokens, work: dict[str, dict[str, dict[str, Any]]], per_agency: int
 ) -> Iterator[None]:
-    """``per_agency`` client processes per agency, each subscribed to all its agency's topics."""
+    """``per_agency`` client processes per agency, each subscribed to all its agency's topics;
+    the block starts once every one of them is about to poll."""
     context = multiprocessing.get_context("spawn")  # no fork of a process with threads
+    ready = [(agency, n, context.Event()) for agency in work for n in range(per_agency)]
     clients = [
         context.Process(
             target=_client_main,
-            args=(base, tokens.workers[agency], f"{agency}-{n}", topics),
+            args=(base, tokens.workers[agency], f"{agency}-{n}", work[agency], event),
             name=f"client-{agency}-{n}",
             daemon=True,
         )
-        for agency, topics in topics_by_agency.items()
-        for n in range(per_agency)
+        for agency, n, event in ready
     ]
     for client in clients:
         client.start()
     try:
+        for agency, n, event in ready:
+            if not event.wait(CLIENT_START_SECONDS):
+                raise BenchAborted(f"client {agency}-{n} not started in {CLIENT_START_SECONDS:g} s")
         yield
     finally:
         for client in clients:

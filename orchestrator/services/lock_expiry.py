@@ -2,8 +2,11 @@
 
 A worker that takes a task and dies (or always times out) would otherwise get the task
 again forever, and the dossier would look "in progress" while nothing happens.  The claim
-counts each expired lock it takes over; before that, a task whose lock ran out for the
-``Settings.lock_expiry_incident_after``-th time is parked as an incident with a history event.
+counts each expired lock it takes over.  A task whose lock ran out for the
+``Settings.lock_expiry_incident_after``-th time is still selected by the claim, but the
+claim leaves it as it was (:func:`at_expiry_limit`) and the fetch parks it as an incident
+with a history event (:func:`park_held_back`).  So the check costs a fetch nothing until
+such a task exists: no statement of its own, only a ``CASE`` in the claim.
 
 A failure report also ends a lock early, but it sets ``retry_at``: that is not an expiry.
 """
@@ -13,7 +16,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, not_, or_, select
+from sqlalchemy import ColumnElement, and_, case, select
 from sqlalchemy.orm import Session
 
 from ..store.history import append_event
@@ -32,14 +35,38 @@ def expired_lock() -> ColumnElement[bool]:
     )
 
 
-def within_expiry_limit(limit: int) -> ColumnElement[bool]:
-    """Rows the claim may hand out: taking this expired lock over stays under the limit."""
-    return or_(not_(expired_lock()), ExternalTaskRow.lock_expiries < limit - 1)
+def at_expiry_limit(limit: int) -> ColumnElement[bool]:
+    """Among claimable rows: taking this expired lock over would be its ``limit``-th expiry."""
+    return and_(expired_lock(), ExternalTaskRow.lock_expiries >= limit - 1)
 
 
-def counted_expiry() -> Any:
-    """The claim's new ``lock_expiries``: one more when it takes over an expired lock."""
-    return case((expired_lock(), ExternalTaskRow.lock_expiries + 1), else_=ExternalTaskRow.lock_expiries)
+def counted_expiry(limit: int) -> Any:
+    """The claim's new ``lock_expiries``: one more when it takes over an expired lock under the limit."""
+    return case(
+        (at_expiry_limit(limit), ExternalTaskRow.lock_expiries),
+        (expired_lock(), ExternalTaskRow.lock_expiries + 1),
+        else_=ExternalTaskRow.lock_expiries,
+    )
+
+
+def unless_at_limit(limit: int, claimed: Any, column: Any) -> Any:
+    """The claim's new value of ``column``: ``claimed``, or unchanged for a row at the limit."""
+    return case((at_expiry_limit(limit), column), else_=claimed)
+
+
+def held_back(row: ExternalTaskRow, now: datetime) -> bool:
+    """A row the claim returned without locking it: its lock still ends in the past.
+
+    A claimed row's lock ends after ``now`` (lock durations are positive); only a row at
+    the limit keeps its old, expired one (:func:`unless_at_limit`).
+    """
+    return row.lock_expires_at is not None and row.lock_expires_at <= now
+
+
+def park_held_back(session: Session, rows: list[ExternalTaskRow], *, now: datetime, limit: int) -> int:
+    """Park the rows the claim held back at the limit (it holds their row locks already)."""
+    held = ExternalTaskRow.id.in_([row.id for row in rows])
+    return park_repeated_expiries(session, held, now=now, limit=limit)
 
 
 def repeated_expiries(
@@ -51,14 +78,9 @@ def repeated_expiries(
     again: it makes the check a range on ``ix_external_task_fetch`` (topic, lock_expires_at),
     which holds only the few locks that ran out, instead of a walk over every claimable
     task of the topic (SQLite otherwise picks the claim index: 5 ms instead of 0.1 ms per
-    fetch with 10,000 waiting tasks).  This runs on every fetch.
+    check with 10,000 waiting tasks).
     """
-    return and_(
-        claimable_rows,
-        expired_lock(),
-        ExternalTaskRow.lock_expires_at <= now,
-        ExternalTaskRow.lock_expiries >= limit - 1,
-    )
+    return and_(claimable_rows, at_expiry_limit(limit), ExternalTaskRow.lock_expires_at <= now)
 
 
 def park_repeated_expiries(
@@ -66,8 +88,8 @@ def park_repeated_expiries(
 ) -> int:
     """Turn claimable tasks whose lock expired the ``limit``-th time into incidents; returns how many.
 
-    Instances are locked first, as a step does, with ``SKIP LOCKED``: a dossier busy in a
-    step is left for the next fetch (the claim skips its task meanwhile), never waited for.
+    Instances are locked with ``SKIP LOCKED``: a dossier busy in a step is left for the next
+    fetch (the claim holds its task back meanwhile), never waited for.
     """
     due = repeated_expiries(claimable_rows, now=now, limit=limit)
     found = session.execute(

@@ -24,7 +24,7 @@ from ..clock import utcnow
 from ..engine import Engine
 from ..errors import InvalidInput
 from ..store.models import ExternalTaskRow, ProcessInstance, UtcDateTime
-from .lock_expiry import counted_expiry, park_repeated_expiries, within_expiry_limit
+from .lock_expiry import counted_expiry, held_back, park_held_back, unless_at_limit
 from .task_filters import TopicRequest, availability, topic_condition
 from .task_signals import announce
 from .task_views import (
@@ -64,10 +64,9 @@ def fetch_and_lock(
             session.execute(text("SET LOCAL synchronous_commit = off"))
         wanted = and_(visible_to(principal), or_(*(topic_condition(t, dialect) for t in by_topic.values())))
         expiry_limit = engine.settings.lock_expiry_incident_after
-        park_repeated_expiries(session, and_(wanted, claimable(now)), now=now, limit=expiry_limit)
         candidates = (
             select(ExternalTaskRow.id)
-            .where(wanted, claimable(now), within_expiry_limit(expiry_limit))
+            .where(wanted, claimable(now))
             .order_by(*_fetch_order(use_priority, sorting))
             .limit(max_tasks)
         )
@@ -80,15 +79,19 @@ def fetch_and_lock(
         claim = (
             update(ExternalTaskRow)
             .where(ExternalTaskRow.id.in_(candidates.scalar_subquery()))
-            .values(
-                lock_owner=worker_id,
-                lock_expires_at=expires,
+            .values(  # a task whose lock expired once too often is held back, as it was
+                lock_owner=unless_at_limit(expiry_limit, literal(worker_id), ExternalTaskRow.lock_owner),
+                lock_expires_at=unless_at_limit(expiry_limit, expires, ExternalTaskRow.lock_expires_at),
                 retry_at=None,
-                lock_expiries=counted_expiry(),
+                lock_expiries=counted_expiry(expiry_limit),
             )
             .execution_options(synchronize_session=False)
         )
         claimed, process_variables = _claim(session, claim, dialect)
+        held = [row for row in claimed if held_back(row, now)]
+        if held:  # rare: a lock expired once too often; costs nothing until then
+            park_held_back(session, held, now=now, limit=expiry_limit)
+            claimed = [row for row in claimed if row not in held]
         if not claimed:
             return []
         metadata = _definition_metadata(session, {row.definition_id for row in claimed})
