@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from lxml import etree
 
 from .interchange import ACTIVITIES, EVENTS, GATEWAYS, SUB_PROCESSES, Bounds, Element, Shape
@@ -253,47 +255,18 @@ def _event(group: etree._Element, shape: Shape, element: Element) -> None:
     radius = min(box.width, box.height) / 2
     dashed = {"stroke_dasharray": "5,3"} if not element.interrupting else {}
     kind = element.kind
-    if kind == "startEvent":
-        node(
-            group,
-            "circle",
-            cx=c.x,
-            cy=c.y,
-            r=radius,
-            fill=PAPER,
-            stroke=INK,
-            stroke_width=2,
-            class_="lt-body",
-            **dashed,
-        )
-    elif kind == "endEvent":
-        node(
-            group,
-            "circle",
-            cx=c.x,
-            cy=c.y,
-            r=radius,
-            fill=PAPER,
-            stroke=INK,
-            stroke_width=4,
-            class_="lt-body",
-        )
+
+    def ring(r: float, width: float, fill: str = PAPER, **extra: Any) -> None:
+        node(group, "circle", cx=c.x, cy=c.y, r=r, fill=fill, stroke=INK, stroke_width=width, **extra)
+
+    # BPMN tells events apart by their ring: thin (start), double (intermediate), thick (end).
+    if kind == "endEvent":
+        ring(radius, 4, class_="lt-body")
+    elif kind == "startEvent":
+        ring(radius, 2, class_="lt-body", **dashed)
     else:
-        node(
-            group,
-            "circle",
-            cx=c.x,
-            cy=c.y,
-            r=radius,
-            fill=PAPER,
-            stroke=INK,
-            stroke_width=1.5,
-            class_="lt-body",
-            **dashed,
-        )
-        node(
-            group, "circle", cx=c.x, cy=c.y, r=radius - 3, fill="none", stroke=INK, stroke_width=1.5, **dashed
-        )
+        ring(radius, 1.5, class_="lt-body", **dashed)
+        ring(radius - 3, 1.5, fill="none", **dashed)
     event_icon(group, element, box, throwing=kind in {"endEvent", "intermediateThrowEvent"})
     _outside_label(group, shape, element)
 
