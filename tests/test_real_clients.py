@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 from collections.abc import Callable, Iterator, Mapping
@@ -35,6 +34,7 @@ from orchestrator.access import add_agency, create_token
 from orchestrator.store.db import Database
 
 from .agency_fixtures import ROOT
+from .node_packages import node_with_packages
 from .procedure_agents import (
     DOSSIER_DEADLINE_SECONDS,
     Server,
@@ -313,23 +313,7 @@ def test_a_start_event_with_the_id_start_is_refused_or_works(server: Server) -> 
 @pytest.fixture(scope="module")
 def node() -> str:
     """The ``node`` executable, with tests/js's locked dependencies installed (``npm ci``)."""
-    executable = shutil.which("node")
-    if executable is None:
-        pytest.skip("node not found: install Node.js 20+ to run the camunda-external-task-client-js tests")
-    if not (JS_DIR / "node_modules" / "camunda-external-task-client-js").is_dir():
-        npm = shutil.which("npm")
-        if npm is None:
-            pytest.skip(f"npm not found next to node ({executable}): cannot install tests/js")
-        installed = subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund"],
-            cwd=JS_DIR,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        if installed.returncode != 0:
-            pytest.skip(f"npm ci failed in tests/js (no network?): {installed.stderr.strip()[-500:]}")
-    return executable
+    return node_with_packages(JS_DIR, "camunda-external-task-client-js")
 
 
 @dataclass
