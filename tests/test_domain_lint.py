@@ -10,8 +10,10 @@ import pytest
 
 from orchestrator.bpmn.compiler import Resource, compile_resources
 from orchestrator.bpmn.domain_lint import (
+    END_PROPERTIES,
     NO_AGENCY,
     NO_BUDGET,
+    OUTCOMES,
     PAUSE_REASONS,
     PROCESS_PROPERTIES,
     STEP_PROPERTIES,
@@ -494,6 +496,35 @@ def test_pause_on_a_step_is_a_warning():
     assert "intermediate catch event or a receive task" in problem.message
 
 
+@pytest.mark.parametrize("value", ["yes", "1"])
+def test_returns_result_must_be_true_or_false(value):
+    problem = only(lint(sequence(step("a", "1wd", returnsResult=value))))
+    assert problem.severity == "error"
+    assert problem.message.startswith(f"returnsResult {value!r} must be true or false")
+
+
+def _ending(outcome: str) -> str:
+    """start -> a -> an end event with ``outcome``."""
+    return procedure(
+        '<bpmn:startEvent id="start" />',
+        step("a", "1wd"),
+        f'<bpmn:endEvent id="end" name="Từ chối">{props(outcome=outcome)}</bpmn:endEvent>',
+        chain("start", "a", "end"),
+    )
+
+
+def test_an_end_event_states_the_dossier_outcome_from_the_vocabulary():
+    assert lint(_ending("refused")) == [] and lint(_ending("stopped")) == []
+    problem = only(lint(_ending("tu-choi")))
+    assert (problem.severity, problem.element_id) == ("error", "end")
+    assert problem.message.startswith("outcome 'tu-choi' is not a dossier outcome: choose refused")
+
+
+def test_an_outcome_away_from_an_end_event_is_a_warning():
+    problem = only(lint(sequence(step("a", "1wd", outcome="refused"))))
+    assert problem.severity == "warning" and "only on an end event" in problem.message
+
+
 @pytest.mark.parametrize("value", ["yes", "True", ""])
 def test_stops_clock_must_be_true_or_false(value):
     problem = only(lint(sequence(step("a", "1wd", stopsClock=value))))
@@ -573,18 +604,20 @@ def test_templates_are_a_list_of_complete_templates():
         "vn.lienthong.AgencyStep",
         "vn.lienthong.ApplicantWait",
         "vn.lienthong.DeskStep",
+        "vn.lienthong.DossierOutcome",
         "vn.lienthong.StatutoryDeadline",
     ]
 
 
 def test_templates_bind_only_the_vocabulary():
     allowed = {
-        "vn.lienthong.AgencyStep": set(STEP_PROPERTIES),
+        "vn.lienthong.AgencyStep": set(STEP_PROPERTIES) - {"returnsResult"},  # results go back at the desk
         "vn.lienthong.DeskStep": set(STEP_PROPERTIES),
         "vn.lienthong.ApplicantWait": set(WAIT_PROPERTIES),
         "vn.lienthong.StatutoryDeadline": set(PROCESS_PROPERTIES),
+        "vn.lienthong.DossierOutcome": set(END_PROPERTIES),
     }
-    vocabulary = set(PROCESS_PROPERTIES) | set(STEP_PROPERTIES) | set(WAIT_PROPERTIES)
+    vocabulary = set(PROCESS_PROPERTIES) | set(STEP_PROPERTIES) | set(WAIT_PROPERTIES) | set(END_PROPERTIES)
     for template_id, template in by_id().items():
         names = {
             p["binding"]["name"] for p in template["properties"] if p["binding"]["type"] == "camunda:property"
@@ -600,7 +633,15 @@ def test_template_targets_and_labels():
     assert found["vn.lienthong.ApplicantWait"]["appliesTo"] == [
         "bpmn:IntermediateCatchEvent",
         "bpmn:ReceiveTask",
+        "bpmn:EventBasedGateway",  # after an event-based gateway the gateway is what waits
     ]
+    assert found["vn.lienthong.DossierOutcome"]["appliesTo"] == ["bpmn:EndEvent"]
+    [outcome] = found["vn.lienthong.DossierOutcome"]["properties"]
+    assert outcome["label"] == "Kết quả hồ sơ" and [c["value"] for c in outcome["choices"]] == list(OUTCOMES)
+    desk_return = {p["binding"]["name"]: p for p in found["vn.lienthong.DeskStep"]["properties"]}[
+        "returnsResult"
+    ]
+    assert desk_return["label"] == "Trả kết quả (trạng thái 10)" and desk_return["value"] == "false"
     assert found["vn.lienthong.StatutoryDeadline"]["appliesTo"] == ["bpmn:Process"]
     for template_id in ("vn.lienthong.AgencyStep", "vn.lienthong.DeskStep"):
         fields = {p["binding"]["name"]: p for p in found[template_id]["properties"]}

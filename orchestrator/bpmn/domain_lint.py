@@ -7,7 +7,9 @@ they wrote, located (file, line, element id and name) and with what to do.  Voca
 
 * process: ``budget`` (whole-dossier statutory duration, e.g. ``3wd``), ``cutoff`` (``HH:MM``),
   ``warnBefore`` (e.g. ``1wd``), ``maTTHC``, ``coQuanChuTri``;
-* step (external service/send task): ``agency``, ``budget``, ``stopsClock`` (``true``/``false``);
+* step (external service/send task): ``agency``, ``budget``, ``stopsClock`` and ``returnsResult``
+  (``true``/``false``);
+* end event: ``outcome`` = ``refused`` | ``stopped`` (unset: the dossier ends with a result);
 * waiting for the applicant (catch event, receive task, event-based gateway): ``pauseClock`` =
   ``supplement`` | ``financial_obligation``;
 * boundary/intermediate timers: ``timeDuration`` may be a working duration (``2wd``, ``4wh``).
@@ -18,10 +20,11 @@ Durations are read by :func:`orchestrator.calendar.parse_duration`.
 process property ``budget``.  Only statutory procedures get the step rules (missing agency or
 budget, unreadable budget or ``warnBefore``, the path sum): Camunda's own examples and other
 generic diagrams declare no budget and must deploy without a flood of warnings.  Two rules hold
-in every executable process because they only fire on this vocabulary: an unknown ``pauseClock``
-or ``stopsClock`` value, and a timer that looks like a working duration but is malformed (e.g.
-``2 wd``, ``2wdd``).  In a process without ``budget``, an unreadable step budget is a warning and
-``cutoff``/``warnBefore`` get a warning that they do nothing.
+in every executable process because they only fire on this vocabulary: an unknown ``pauseClock``,
+``stopsClock``, ``returnsResult`` or ``outcome`` value, and a timer that looks like a working
+duration but is malformed (e.g. ``2 wd``, ``2wdd``).  In a process without ``budget``, an
+unreadable step budget is a warning and ``cutoff``/``warnBefore`` get a warning that they do
+nothing.
 
 **The path rule.**  Step budgets must fit in the procedure's budget along every path a dossier
 can take, not in total:
@@ -62,6 +65,8 @@ from .parser import WORKING_DURATION  # the timer values the runtime arms on the
 from .problems import Problem
 
 __all__ = [
+    "END_PROPERTIES",
+    "OUTCOMES",
     "PAUSE_REASONS",
     "PROCESS_PROPERTIES",
     "STEP_PROPERTIES",
@@ -70,9 +75,11 @@ __all__ = [
 ]
 
 PROCESS_PROPERTIES = ("budget", "cutoff", "warnBefore", "maTTHC", "coQuanChuTri")
-STEP_PROPERTIES = ("agency", "budget", "stopsClock")
+STEP_PROPERTIES = ("agency", "budget", "stopsClock", "returnsResult")
 WAIT_PROPERTIES = ("pauseClock",)
+END_PROPERTIES = ("outcome",)
 PAUSE_REASONS = ("supplement", "financial_obligation")
+OUTCOMES = ("refused", "stopped")
 
 _Element = etree._Element
 
@@ -133,6 +140,15 @@ _BAD_STOPS = (
     "stopsClock {value!r} must be true or false (lower case): choose Có or Không in Kết thúc xử lý "
     "(trạng thái 9)"
 )
+_BAD_RETURNS = (
+    "returnsResult {value!r} must be true or false (lower case): choose Có or Không in Trả kết quả "
+    "(trạng thái 10)"
+)
+_BAD_OUTCOME = (
+    "outcome {value!r} is not a dossier outcome: choose refused (từ chối) or stopped (dừng xử lý) "
+    "in Kết quả hồ sơ, or leave it unset for a dossier that ends with its result"
+)
+_OUTCOME_PLACE = "outcome has effect only on an end event: the dossier's outcome is where its process ends"
 _BAD_TIMER = (
     "timer duration {value!r} looks like a working duration but is malformed: write the number and "
     "the unit in lower case with no space and a dot for decimals, e.g. 2wd, 0.5wd or 4wh (working "
@@ -288,6 +304,13 @@ def _check_nodes(process: _Element, statutory: bool, lint: _Lint) -> dict[_Eleme
                 budgets[node] = budget
         if "stopsClock" in props and _value(props["stopsClock"]) not in _BOOLEANS:
             lint.add(props["stopsClock"], node, _BAD_STOPS.format(value=_value(props["stopsClock"])))
+        if "returnsResult" in props and _value(props["returnsResult"]) not in _BOOLEANS:
+            lint.add(props["returnsResult"], node, _BAD_RETURNS.format(value=_value(props["returnsResult"])))
+        if "outcome" in props:
+            if _value(props["outcome"]) not in OUTCOMES:
+                lint.add(props["outcome"], node, _BAD_OUTCOME.format(value=_value(props["outcome"])))
+            elif local != "endEvent":
+                lint.add(props["outcome"], node, _OUTCOME_PLACE, "warning")
         if "pauseClock" in props:
             value = _value(props["pauseClock"])
             if value not in PAUSE_REASONS:
