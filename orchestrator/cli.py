@@ -26,6 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # SpiffWorkflow logs every task state change at INFO: far too much for an operator's log.
     logging.getLogger("spiff").setLevel(logging.WARNING)
+    # Alembic announces each of its plug-ins at INFO on every start; the migrations it runs stay visible.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     try:
         return args.run(args)
     except OrchestratorError as error:

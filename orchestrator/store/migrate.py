@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 from alembic import command
@@ -11,8 +10,6 @@ from alembic.config import Config
 from .db import Database
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
-# Alembic announces each of its plug-ins at INFO on every start; the migrations it runs stay visible.
-logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
 
 def alembic_config(database: Database) -> Config:
