@@ -13,7 +13,7 @@ from orchestrator.access import add_agency
 from orchestrator.deadlines.evaluation import control_sheet
 from orchestrator.errors import Conflict, InvalidInput
 from orchestrator.services import definitions, instances
-from orchestrator.store.models import Deadline, Event, ExternalTaskRow
+from orchestrator.store.models import Deadline, Event, ExternalTaskRow, Job
 from orchestrator.ticker import tick
 
 from .bpmn_builder import chain, external, resource
@@ -113,6 +113,31 @@ def test_cancel_a_suspended_dossier(engine):
             session.scalars(select(ExternalTaskRow).where(ExternalTaskRow.instance_id == instance_id)).all()
             == []
         )
+
+
+def test_cancelling_a_suspended_dossier_wakes_none_of_its_work(runtime, handlers):
+    """Its handler step, refused while suspended, is not queued again only to be cancelled."""
+    calls: list[str] = []
+    handlers.register("ghi-so")(lambda call: calls.append(call.task_id) or {})
+    body = "\n".join(
+        [
+            '<bpmn:startEvent id="start" />',
+            external("ghi", "ghi-so"),
+            '<bpmn:endEvent id="end" />',
+            chain("start", "ghi", "end"),
+        ]
+    )
+    definitions.deploy(runtime.engine, [resource(body, process_id="so")])
+    instance_id = instances.start_instance(runtime.engine, "so", business_key="HS-9").id
+    admin.suspend_dossier(runtime.engine, instance_id=instance_id, actor=ADMIN, reason=REASON)
+    worker = runtime.new_worker()
+    assert worker.run_once() == 1 and calls  # ran, but its completion was refused: suspended
+
+    admin.cancel_dossier(runtime.engine, instance_id=instance_id, actor=ADMIN, reason="Người dân rút hồ sơ")
+
+    with runtime.db.read() as session:
+        assert session.scalars(select(Job).where(Job.status == "queued")).all() == []
+    assert instances.get_instance(runtime.engine, instance_id).status == "cancelled"
 
 
 def test_extend_a_step_deadline_keeps_the_appointment(engine):

@@ -10,7 +10,7 @@ warned and escalated at the next sweep.
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, select, update
 from sqlalchemy.orm import Session
 
 from ..clock import utcnow
@@ -56,7 +56,7 @@ def resume_dossier(engine: Engine, *, instance_id: str, actor: str, reason: str)
         instance = lock_instance(session, instance_id)
         if instance.status != SUSPENDED:
             raise Conflict(f"process instance is {instance.status}, not suspended")
-        _unsuspend(engine, session, instance)
+        _wake(engine, session, instance.id, _unsuspend(session, instance))
         append_event(session, instance, event_type("resume"), at=now, actor=actor, data={"reason": reason})
 
 
@@ -71,12 +71,14 @@ def cancel_dossier(engine: Engine, *, instance_id: str, actor: str, reason: str)
     with engine.db.write() as session:
         instance = lock_instance(session, instance_id)
         if instance.status == SUSPENDED:
-            _unsuspend(engine, session, instance)  # in the same transaction: nothing runs in between
+            # In the same transaction, and nothing is woken: the cancellation ends every task.
+            _unsuspend(session, instance)
         require_running(instance)
         engine.step_locked(session, instance, act, actor=actor)
 
 
-def _unsuspend(engine: Engine, session: Session, instance: ProcessInstance) -> None:
+def _unsuspend(session: Session, instance: ProcessInstance) -> list[Row[tuple[str, str, bool]]]:
+    """Clear the suspension; returns the open task rows (id, topic, in-process) to wake."""
     instance.status, instance.suspended_at = "running", None
     rows = session.execute(
         update(ExternalTaskRow)
@@ -88,6 +90,10 @@ def _unsuspend(engine: Engine, session: Session, instance: ProcessInstance) -> N
         select(Deadline).where(Deadline.instance_id == instance.id, Deadline.state == SUSPENDED)
     ):
         row.state = _state_before_suspension(row)
+    return list(rows)
+
+
+def _wake(engine: Engine, session: Session, instance_id: str, rows: list[Row[tuple[str, str, bool]]]) -> None:
     now = utcnow()
     for task_id, topic, in_process in rows:
         if in_process:
@@ -95,7 +101,7 @@ def _unsuspend(engine: Engine, session: Session, instance: ProcessInstance) -> N
             enqueue(
                 session,
                 HANDLER_JOB,
-                {"instance_id": instance.id, "task_id": task_id, "topic": topic},
+                {"instance_id": instance_id, "task_id": task_id, "topic": topic},
                 now=now,
                 dedupe_key=f"handler:{task_id}",
                 max_attempts=engine.settings.handler_max_attempts,
