@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from .interchange import Bounds
-from .svg import node
+from .svg import node, rect
 
 __all__ = ["OVERLAY_STYLE", "ActivityCount", "Overlays", "decorate", "shape_classes"]
 
@@ -65,17 +65,7 @@ def decorate(group: etree._Element, element_id: str, box: Bounds, overlays: Over
         if count.open and busiest:
             # Tint in proportion to the busiest activity, never so dark the name becomes unreadable.
             opacity = 0.12 + 0.4 * count.open / busiest
-            node(
-                group,
-                "rect",
-                x=box.x,
-                y=box.y,
-                width=box.width,
-                height=box.height,
-                rx=10,
-                fill_opacity=opacity,
-                class_="lt-heat",
-            )
+            rect(group, box, rx=10, fill_opacity=opacity, class_="lt-heat")
         if count.open:
             _badge(group, box.x + box.width, box.y, str(count.open), "lt-badge lt-badge-open")
     if incidents or element_id in overlays.incidents:

@@ -9,7 +9,7 @@ from lxml import etree
 from .interchange import ACTIVITIES, EVENTS, GATEWAYS, SUB_PROCESSES, Bounds, Element, Shape
 from .labels import add_text
 from .markers import INK, PAPER, TASK_ICON_KINDS, activity_markers, event_icon, gateway_marker, task_icon
-from .svg import fmt, node, polygon
+from .svg import fmt, node, polygon, rect
 
 __all__ = ["draw_shape", "is_container"]
 
@@ -61,17 +61,7 @@ def draw_shape(
         _data_store(group, box)
         _outside_label(group, shape, element)
     elif kind == "textAnnotation":
-        node(
-            group,
-            "rect",
-            x=box.x,
-            y=box.y,
-            width=box.width,
-            height=box.height,
-            fill="none",
-            stroke="none",
-            class_="lt-body",
-        )
+        rect(group, box, fill="none", stroke="none", class_="lt-body")
         node(
             group,
             "path",
@@ -87,33 +77,10 @@ def draw_shape(
             anchor="start",
         )
     elif kind == "group":
-        node(
-            group,
-            "rect",
-            x=box.x,
-            y=box.y,
-            width=box.width,
-            height=box.height,
-            rx=10,
-            fill="none",
-            stroke=INK,
-            stroke_dasharray="8,3,1,3",
-            class_="lt-body",
-        )
+        rect(group, box, rx=10, fill="none", stroke=INK, stroke_dasharray="8,3,1,3", class_="lt-body")
         _placed_label(group, shape, element, Bounds(box.x, box.y + 4, box.width, 15), middle=False)
     else:
-        node(
-            group,
-            "rect",
-            x=box.x,
-            y=box.y,
-            width=box.width,
-            height=box.height,
-            fill="none",
-            stroke=INK,
-            stroke_dasharray="4,4",
-            class_="lt-body",
-        )
+        rect(group, box, fill="none", stroke=INK, stroke_dasharray="4,4", class_="lt-body")
         _placed_label(group, shape, element, box)
     return group
 
@@ -143,13 +110,9 @@ def _pool_or_lane(group: etree._Element, shape: Shape, element: Element) -> None
     box = shape.bounds
     horizontal = shape.horizontal is not False
     is_pool = element.kind == "participant"
-    node(
+    rect(
         group,
-        "rect",
-        x=box.x,
-        y=box.y,
-        width=box.width,
-        height=box.height,
+        box,
         fill=PAPER if is_pool else "none",
         stroke=INK,
         stroke_width=1.5 if is_pool else 1,
@@ -204,17 +167,7 @@ def _activity(group: etree._Element, shape: Shape, element: Element, expanded: b
         attributes["stroke_linecap"] = "round"
     if expanded:
         attributes["fill_opacity"] = 0.95
-    node(
-        group,
-        "rect",
-        x=box.x,
-        y=box.y,
-        width=box.width,
-        height=box.height,
-        rx=10,
-        class_="lt-body",
-        **attributes,
-    )
+    rect(group, box, rx=10, class_="lt-body", **attributes)
     if kind == "transaction":
         node(
             group,

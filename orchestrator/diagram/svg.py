@@ -6,9 +6,9 @@ from collections.abc import Iterable
 
 from lxml import etree
 
-from .interchange import Point
+from .interchange import Bounds, Point
 
-__all__ = ["SVG", "fmt", "node", "polygon", "polyline_path", "svg_root"]
+__all__ = ["SVG", "fmt", "node", "polygon", "polyline_path", "rect", "svg_root"]
 
 SVG = "http://www.w3.org/2000/svg"
 
@@ -29,6 +29,11 @@ def node(parent: etree._Element, tag: str, **attributes: float | str) -> etree._
             for name, value in attributes.items()
         },
     )
+
+
+def rect(parent: etree._Element, box: Bounds, **attributes: float | str) -> etree._Element:
+    """A rectangle over ``box`` (a shape's DI bounds)."""
+    return node(parent, "rect", x=box.x, y=box.y, width=box.width, height=box.height, **attributes)
 
 
 def polygon(
