@@ -91,6 +91,16 @@ def property_value(extensions: dict[str, Any], name: str) -> str | None:
     return (extensions.get("properties") or {}).get(name)
 
 
+def spec_property(task_spec: Any, name: str) -> str | None:
+    """An element's extension property by name, from its parsed task spec, or None."""
+    return property_value(getattr(task_spec, "extensions", None) or {}, name)
+
+
+def spec_flag(task_spec: Any, name: str) -> bool:
+    """A ``true``/``false`` extension property (``stopsClock``, ``returnsResult``) that is true."""
+    return (spec_property(task_spec, name) or "").strip().lower() == "true"
+
+
 def camunda_attribute(extensions: dict[str, Any], name: str) -> str | None:
     """A ``camunda:*`` attribute by local name, or None."""
     return (extensions.get("camunda") or {}).get(name)

@@ -16,7 +16,7 @@ from SpiffWorkflow.bpmn.specs.defaults import (
 )
 from SpiffWorkflow.bpmn.specs.event_definitions.conditional import ConditionalEventDefinition
 
-from .extensions import camunda_attribute
+from .extensions import camunda_attribute, spec_property
 from .mappings import evaluate_parameters
 
 LOCAL_VARIABLES = "local_variables"
@@ -39,7 +39,7 @@ class ExternalTask(ServiceTask):
 
     @property
     def agency(self) -> str | None:
-        return (getattr(self, "extensions", {}).get("properties") or {}).get("agency")
+        return spec_property(self, "agency")
 
 
 def external_task_priority(spec: ExternalTask, variables: dict[str, Any], environment: Any) -> int:

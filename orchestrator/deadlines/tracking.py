@@ -15,6 +15,7 @@ from uuid import UUID
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
+from ..bpmn.extensions import spec_flag, spec_property
 from ..calendar import CalendarError
 from ..store.models import Deadline
 from . import clock
@@ -58,15 +59,11 @@ def _has_clocks(context: StepContext) -> bool:
     if context.properties.get("budget"):
         return True
     specs = [context.workflow.spec, *context.workflow.subprocess_specs.values()]
-    return any(_property(task_spec, "budget") for spec in specs for task_spec in spec.task_specs.values())
-
-
-def _property(task_spec: Any, name: str) -> str | None:
-    return ((getattr(task_spec, "extensions", None) or {}).get("properties") or {}).get(name)
+    return any(spec_property(task_spec, "budget") for spec in specs for task_spec in spec.task_specs.values())
 
 
 def _stops_clock(task: Any) -> bool:
-    return (_property(task.task_spec, "stopsClock") or "").lower() == "true"
+    return spec_flag(task.task_spec, "stopsClock")
 
 
 def _task(context: StepContext, task_id: str) -> Any:
@@ -132,10 +129,10 @@ def received_at_of(variables: Mapping[str, Any], now: dt.datetime) -> dt.datetim
 
 
 def _open_step_clock(context: StepContext, task: Any, *, paused: bool) -> Deadline | None:
-    budget = _property(task.task_spec, "budget")
+    budget = spec_property(task.task_spec, "budget")
     if not budget:
         return None
-    agency = _property(task.task_spec, "agency")
+    agency = spec_property(task.task_spec, "agency")
     row = Deadline(
         instance_id=context.instance.id,
         scope="step",
@@ -202,7 +199,7 @@ def _follow_pause(
 
 def _pause_reason(open_tasks: list[Any]) -> str | None:
     for task in open_tasks:
-        reason = _property(task.task_spec, "pauseClock")
+        reason = spec_property(task.task_spec, "pauseClock")
         if reason in PAUSE_REASONS:
             return reason
     return None

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
+from ..bpmn.extensions import spec_flag, spec_property
 from ..errors import Conflict
 from .models import Dossier
 from .states import DossierState, is_open
@@ -98,14 +99,9 @@ def target_state(context: StepContext, state: DossierState) -> DossierState | No
     return None if target is state else target
 
 
-def step_property(task_spec: Any, name: str) -> str | None:
-    """A ``camunda:property`` of the element, as the analyst wrote it (None when absent)."""
-    return ((getattr(task_spec, "extensions", None) or {}).get("properties") or {}).get(name)
-
-
 def _end_outcome(workflow: Any) -> str | None:
     for task in workflow.get_tasks(state=TaskState.COMPLETED):
-        outcome = step_property(task.task_spec, "outcome")
+        outcome = spec_property(task.task_spec, "outcome")
         if outcome and type(task.task_spec).__name__ == "EndEvent":
             return outcome.strip().lower()
     return None
@@ -113,15 +109,11 @@ def _end_outcome(workflow: Any) -> str | None:
 
 def _completed_with(workflow: Any, flag: str) -> bool:
     """A step marked ``flag=true`` (``stopsClock``, ``returnsResult``) has been completed."""
-    return any(is_flagged(task.task_spec, flag) for task in workflow.get_tasks(state=TaskState.COMPLETED))
-
-
-def is_flagged(task_spec: Any, flag: str) -> bool:
-    return (step_property(task_spec, flag) or "").strip().lower() == "true"
+    return any(spec_flag(task.task_spec, flag) for task in workflow.get_tasks(state=TaskState.COMPLETED))
 
 
 def _pause(workflow: Any) -> DossierState | None:
     for task in workflow.get_tasks(state=_OPEN_TASKS):
-        if (reason := step_property(task.task_spec, "pauseClock")) in PAUSES:
+        if (reason := spec_property(task.task_spec, "pauseClock")) in PAUSES:
             return PAUSES[reason]
     return None

@@ -34,6 +34,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from ..bpmn.extensions import spec_flag, spec_property
 from ..bpmn.specs import ExternalTask
 from ..clock import utcnow
 from ..deadlines.tracking import received_at_of
@@ -46,7 +47,7 @@ from ..services.variables import check_variables
 from ..store.history import append_event
 from ..store.models import Agency, Deadline, ExternalTaskRow, ProcessInstance
 from . import codes
-from .follow import expect, is_flagged, step_property
+from .follow import expect
 from .models import Dossier
 from .portal_sync import queue_change
 from .states import NATIONAL_STATUS, DossierState, can_move, check_move
@@ -186,7 +187,7 @@ def receive_supplement(
         _check_state(context.session, dossier.id, DossierState.PROCESSING)
         for task in context.workflow.get_tasks(state=TaskState.WAITING):
             definition = getattr(task.task_spec, "event_definition", None)
-            if step_property(task.task_spec, "pauseClock") == "supplement" and isinstance(
+            if spec_property(task.task_spec, "pauseClock") == "supplement" and isinstance(
                 definition, MessageEventDefinition
             ):
                 context.workflow.send_event(
@@ -214,7 +215,7 @@ def finish(
         task_id=task_id,
         variables=variables,
         actor=actor,
-        pick=lambda task: is_flagged(task.task_spec, "stopsClock"),
+        pick=lambda task: spec_flag(task.task_spec, "stopsClock"),
     )
 
 
@@ -282,7 +283,7 @@ def return_result(engine: Engine, code: str, *, how: str, actor: str | None) -> 
     def in_step(context: StepContext, row: Dossier) -> None:
         _check_state(context.session, row.id, DossierState.RETURNED)
         row.return_method = how
-        steps = [task for task in _open_tasks(context) if is_flagged(task.task_spec, "returnsResult")]
+        steps = [task for task in _open_tasks(context) if spec_flag(task.task_spec, "returnsResult")]
         if not steps:
             _move_in_step(context, row.id, DossierState.RETURNED, details=details)
             return
