@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+
+from orchestrator.admin import StatisticsRow
 
 # (attribute of a statistics row, CSS class, Vietnamese label), in the order the bar is stacked.
 SERIES = (
@@ -16,15 +17,6 @@ SERIES = (
 )
 
 
-class Counts(Protocol):
-    early: int
-    on_time: int
-    late: int
-    open_within_time: int
-    open_overdue: int
-    paused: int
-
-
 @dataclass(frozen=True)
 class Segment:
     css_class: str
@@ -33,7 +25,7 @@ class Segment:
     percent: float  # of the bar's total, for the CSS width
 
 
-def segments(row: Counts) -> list[Segment]:
+def segments(row: StatisticsRow) -> list[Segment]:
     """The non-empty parts of one row's bar; widths add up to 100 %."""
     counts = [(css, label, int(getattr(row, attribute))) for attribute, css, label in SERIES]
     total = sum(count for _, _, count in counts)
