@@ -147,7 +147,7 @@ class Engine:
     ) -> T:
         """Apply ``act`` to one instance under its lock and persist everything it caused."""
         with self.db.write() as session:
-            instance = self._lock(session, instance_id)
+            instance = self.lock_instance(session, instance_id)
             return self.step_locked(session, instance, act, actor=actor, expected_version=expected_version)
 
     def step_for_task(
@@ -176,7 +176,8 @@ class Engine:
             return self.step_locked(session, instance, act, actor=actor)
 
     @staticmethod
-    def _lock(session: Session, instance_id: str) -> ProcessInstance:
+    def lock_instance(session: Session, instance_id: str) -> ProcessInstance:
+        """The instance row, locked: every change to a dossier takes this lock first."""
         instance = session.execute(
             select(ProcessInstance).where(ProcessInstance.id == instance_id).with_for_update()
         ).scalar_one_or_none()

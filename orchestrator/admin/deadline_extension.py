@@ -20,7 +20,7 @@ from ..errors import Conflict, InvalidInput, NotFound
 from ..store.history import append_event
 from ..store.models import Deadline
 from .audit import event_type, required_actor, required_reason
-from .locking import lock_instance, require_running
+from .locking import require_running
 
 _MINUTE = dt.timedelta(minutes=1)
 
@@ -47,7 +47,7 @@ def extend_deadline(
     calendar = engine.calendars.get()
     now = utcnow()
     with engine.db.write() as session:
-        instance = lock_instance(session, instance_id)
+        instance = engine.lock_instance(session, instance_id)
         require_running(instance)
         row = session.scalars(select(Deadline).where(Deadline.id == deadline_id)).one()
         if row.scope != "step":

@@ -13,15 +13,6 @@ from ..errors import Conflict, NotFound
 from ..store.models import ExternalTaskRow, ProcessInstance
 
 
-def lock_instance(session: Session, instance_id: str) -> ProcessInstance:
-    instance = session.scalars(
-        select(ProcessInstance).where(ProcessInstance.id == instance_id).with_for_update()
-    ).first()
-    if instance is None:
-        raise NotFound(f"process instance '{instance_id}' does not exist")
-    return instance
-
-
 def lock_task(session: Session, task_id: str) -> tuple[ExternalTaskRow, ProcessInstance]:
     """An open external task and its instance, both locked (the instance first)."""
     instance = session.scalars(

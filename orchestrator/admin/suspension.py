@@ -23,7 +23,7 @@ from ..store.history import append_event
 from ..store.models import Deadline, ExternalTaskRow, ProcessInstance
 from ..store.queue import enqueue
 from .audit import event_type, required_actor, required_reason
-from .locking import lock_instance, require_running
+from .locking import require_running
 
 SUSPENDED = "suspended"
 _SWEPT_STATES = ("running", "warned", "overdue", "paused")
@@ -34,7 +34,7 @@ def suspend_dossier(engine: Engine, *, instance_id: str, actor: str, reason: str
     reason, actor = required_reason(reason), required_actor(actor)
     now = utcnow()
     with engine.db.write() as session:
-        instance = lock_instance(session, instance_id)
+        instance = engine.lock_instance(session, instance_id)
         require_running(instance)
         instance.status, instance.suspended_at = SUSPENDED, now
         session.execute(
@@ -53,7 +53,7 @@ def resume_dossier(engine: Engine, *, instance_id: str, actor: str, reason: str)
     reason, actor = required_reason(reason), required_actor(actor)
     now = utcnow()
     with engine.db.write() as session:
-        instance = lock_instance(session, instance_id)
+        instance = engine.lock_instance(session, instance_id)
         if instance.status != SUSPENDED:
             raise Conflict(f"process instance is {instance.status}, not suspended")
         _wake(engine, session, instance.id, _unsuspend(session, instance))
@@ -69,7 +69,7 @@ def cancel_dossier(engine: Engine, *, instance_id: str, actor: str, reason: str)
         context.record(event_type("cancel"), data={"reason": reason})
 
     with engine.db.write() as session:
-        instance = lock_instance(session, instance_id)
+        instance = engine.lock_instance(session, instance_id)
         if instance.status == SUSPENDED:
             # In the same transaction, and nothing is woken: the cancellation ends every task.
             _unsuspend(session, instance)

@@ -26,7 +26,7 @@ from SpiffWorkflow.util.task import TaskState
 from ..engine import Engine, StepContext
 from ..errors import InvalidInput
 from .audit import event_type, required_actor, required_reason
-from .locking import lock_instance, require_running
+from .locking import require_running
 
 _OPEN = TaskState.READY | TaskState.STARTED | TaskState.WAITING
 
@@ -53,7 +53,7 @@ def preview_move(
     """Run the move in a transaction that is rolled back, and report where the dossier would be."""
     try:
         with engine.db.write() as session:
-            instance = lock_instance(session, instance_id)
+            instance = engine.lock_instance(session, instance_id)
             require_running(instance)
             warnings = engine.step_locked(
                 session, instance, lambda context: _move(context, cancel_activities, start_before)

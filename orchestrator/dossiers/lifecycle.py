@@ -436,9 +436,7 @@ def _direct(
     """A change the process does not drive: under the instance's lock, its events in the same chain."""
     now = utcnow()
     with engine.db.write() as session:
-        instance = session.scalars(
-            select(ProcessInstance).where(ProcessInstance.id == dossier.instance_id).with_for_update()
-        ).one()
+        instance = engine.lock_instance(session, dossier.instance_id)
         row = session.get(Dossier, dossier.id)
         assert row is not None
         change(session, instance, row, now)
