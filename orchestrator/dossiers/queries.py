@@ -12,13 +12,13 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from ..access import Principal, Scope
 from ..engine import Engine
 from ..errors import NotFound
-from ..services.paging import Page, check_limit, page_of
+from ..services.paging import Page, check_limit, page_of, seek
 from ..store.models import Event
 from .models import Dossier, DossierSupplement
 
@@ -123,15 +123,7 @@ def list_dossiers(
         query = query.where(
             or_(Dossier.process_key == filters.procedure, Dossier.procedure_code == filters.procedure)
         )
-    if after is not None:
-        received_at, dossier_id = after
-        query = query.where(
-            or_(
-                Dossier.received_at < received_at,
-                and_(Dossier.received_at == received_at, Dossier.id < dossier_id),
-            )
-        )
-    query = query.order_by(Dossier.received_at.desc(), Dossier.id.desc()).limit(limit + 1)
+    query = seek(query, Dossier.received_at, Dossier.id, after, limit, newest_first=True)
     with engine.db.read() as session:
         rows = list(session.scalars(query))
     return page_of(rows, limit, lambda row: (row.received_at, row.id), summary)

@@ -10,14 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, and_, exists, or_, select
+from sqlalchemy import Select, exists, select
 from sqlalchemy.orm import defer
 
 from ..engine import Engine
 from ..errors import NotFound
 from ..store.models import Event, ExternalTaskRow, ProcessInstance
 from .instances import InstanceView
-from .paging import Page, check_limit, page_of
+from .paging import Page, check_limit, page_of, seek
 
 InstanceKey = tuple[datetime, str]
 TaskKey = tuple[datetime, str]
@@ -42,15 +42,7 @@ def list_instances(
     # The serialized workflow is the largest column and a list never needs it.
     query = select(ProcessInstance).options(defer(ProcessInstance.state))
     query = _filtered(query, filters)
-    if after is not None:
-        created_at, instance_id = after
-        query = query.where(
-            or_(
-                ProcessInstance.created_at < created_at,
-                and_(ProcessInstance.created_at == created_at, ProcessInstance.id < instance_id),
-            )
-        )
-    query = query.order_by(ProcessInstance.created_at.desc(), ProcessInstance.id.desc()).limit(limit + 1)
+    query = seek(query, ProcessInstance.created_at, ProcessInstance.id, after, limit, newest_first=True)
     with engine.db.read() as session:
         rows = list(session.scalars(query))
     return page_of(rows, limit, lambda row: (row.created_at, row.id), InstanceView.of)
@@ -81,15 +73,7 @@ def agency_tasks(
     """The open external tasks assigned to ``agency``, oldest first."""
     limit = check_limit(limit)
     query = select(ExternalTaskRow).where(ExternalTaskRow.agency == agency)
-    if after is not None:
-        created_at, task_id = after
-        query = query.where(
-            or_(
-                ExternalTaskRow.created_at > created_at,
-                and_(ExternalTaskRow.created_at == created_at, ExternalTaskRow.id > task_id),
-            )
-        )
-    query = query.order_by(ExternalTaskRow.created_at, ExternalTaskRow.id).limit(limit + 1)
+    query = seek(query, ExternalTaskRow.created_at, ExternalTaskRow.id, after, limit, newest_first=False)
     with engine.db.read() as session:
         rows = list(session.scalars(query))
     return page_of(rows, limit, lambda row: (row.created_at, row.id), lambda row: row)

@@ -11,6 +11,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from sqlalchemy import ColumnElement, Select, and_, or_
+
 from ..errors import InvalidInput
 
 T = TypeVar("T")
@@ -41,3 +43,23 @@ def page_of(
     kept = list(rows[:limit])
     more = len(rows) > limit
     return Page([view(row) for row in kept], key(kept[-1]) if more and kept else None)
+
+
+def seek(
+    query: Select[Any],
+    when: ColumnElement[Any],
+    row_id: ColumnElement[Any],
+    after: tuple[Any, Any] | None,
+    limit: int,
+    *,
+    newest_first: bool,
+) -> Select[Any]:
+    """``query`` ordered by (``when``, ``row_id``), strictly after the key ``after``, ``limit + 1`` rows."""
+    if after is not None:
+        at, last_id = after
+        if newest_first:
+            query = query.where(or_(when < at, and_(when == at, row_id < last_id)))
+        else:
+            query = query.where(or_(when > at, and_(when == at, row_id > last_id)))
+    order = (when.desc(), row_id.desc()) if newest_first else (when, row_id)
+    return query.order_by(*order).limit(limit + 1)
