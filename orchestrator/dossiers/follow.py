@@ -64,18 +64,30 @@ def follow_dossier(context: StepContext) -> None:
     details: dict[str, Any] = expected[2] if expected else {}
     target = target_state(context, DossierState(dossier.state))
     if target is not None:
-        move(
-            context.session,
-            dossier,
-            target,
-            now=context.now,
-            actor=context.actor,
-            record=lambda type_, data: context.record(type_, data=data),
-            reason=details.get("reason"),
-            details=details,
-        )
+        move_in_step(context, dossier, target, reason=details.get("reason"), details=details)
     if expected is not None and DossierState(dossier.state) not in expected[0]:
         raise Conflict(expected[1])
+
+
+def move_in_step(
+    context: StepContext,
+    dossier: Dossier,
+    target: DossierState,
+    *,
+    reason: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Move the dossier within the step: its events join the step's history."""
+    move(
+        context.session,
+        dossier,
+        target,
+        now=context.now,
+        actor=context.actor,
+        record=lambda type_, data: context.record(type_, data=data),
+        reason=reason,
+        details=details,
+    )
 
 
 def target_state(context: StepContext, state: DossierState) -> DossierState | None:

@@ -47,7 +47,7 @@ from ..services.variables import check_variables
 from ..store.history import append_event
 from ..store.models import Agency, Deadline, ExternalTaskRow, ProcessInstance
 from . import codes
-from .follow import expect
+from .follow import expect, move_in_step
 from .models import Dossier
 from .portal_sync import queue_change
 from .states import NATIONAL_STATUS, DossierState, can_move, check_move
@@ -418,16 +418,7 @@ def _move_in_step(
 ) -> None:
     dossier = context.session.get(Dossier, dossier_id)
     assert dossier is not None
-    move(
-        context.session,
-        dossier,
-        target,
-        now=context.now,
-        actor=context.actor,
-        record=lambda type_, data: context.record(type_, data=data),
-        reason=reason,
-        details=details,
-    )
+    move_in_step(context, dossier, target, reason=reason, details=details)
 
 
 def _direct(
