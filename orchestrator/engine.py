@@ -94,13 +94,15 @@ class Engine:
         self,
         definition: ProcessDefinition,
         *,
-        business_key: str | None,
+        business_key: str | Callable[[Session, datetime], str] | None,
         variables: dict[str, Any],
         actor: str | None,
         within: Callable[[Session, ProcessInstance], None] | None = None,
     ) -> ProcessInstance:
         """Create and run a new instance up to its first wait state, in one transaction.
 
+        ``business_key`` may be a function that reserves it inside that transaction (a dossier
+        code from its daily sequence), so the first task rows and history already carry it.
         ``within`` runs last inside that transaction (e.g. to store an idempotent answer
         that must commit with the instance, or not at all).
         """
@@ -111,6 +113,8 @@ class Engine:
         workflow.task_tree.data.update(variables)
         now = utcnow()
         with self.db.write() as session:
+            if callable(business_key):
+                business_key = business_key(session, now)
             instance = ProcessInstance(
                 id=str(uuid.uuid4()),
                 definition_id=definition.id,

@@ -199,8 +199,7 @@ def test_a_dossier_refused_at_the_check_ends_refused(client, procedure):
     desk = DossierDesk(client, procedure)
     code = desk.receive(KEY, "Nguyễn Thị Lan", **APPLICANT)
     commune, mot_cua = Agency(client, procedure, "UBND-XA"), Agency(client, procedure, "MOT-CUA")
-    # The first task is fetched by instance id: its external-task row has no business key yet.
-    commune.complete("ho-tich-kiem-tra", desk.dossier(code)["instanceId"], ketQuaKiemTra="khong-hop-le")
+    commune.complete("ho-tich-kiem-tra", code, ketQuaKiemTra="khong-hop-le")
     assert desk.dossier(code)["state"] == "processing"
     mot_cua.complete("mot-cua-tu-choi", code, lyDoTuChoi="Trẻ đã trên 6 tuổi")
     assert ending(desk, code) == ("refused", 9, "refused")

@@ -144,7 +144,6 @@ def test_a_dossier_received_at_the_desk_and_refused_ends_refused(client, runtime
     desk = DossierDesk(client, runtime)
     code = desk.receive(KEY, "Công ty TNHH Trùng Tên", giayToGia=True)
     checker, notifier = Agency(client, runtime, "PDKKD"), Agency(client, runtime, "PDKKD")
-    # The first task is fetched by instance id: its external-task row has no business key yet.
-    checker.complete("dkkd-kiem-tra", desk.dossier(code)["instanceId"], ketQuaKiemTra="khong-hop-le")
+    checker.complete("dkkd-kiem-tra", code, ketQuaKiemTra="khong-hop-le")
     notifier.complete("dkkd-tu-choi", code, daThongBaoTuChoi=True)
     assert ending(desk, code) == ("refused", 9, "refused")

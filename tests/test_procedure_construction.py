@@ -149,7 +149,6 @@ def test_a_dossier_received_at_the_desk_and_refused_ends_refused(client, runtime
     desk = DossierDesk(client, runtime)
     code = desk.receive(KEY, "Lê Thị Hạnh", giayToGia=True, laNhaORiengLe=True)
     checker, notifier = Agency(client, runtime, "SXD"), Agency(client, runtime, "MOT-CUA")
-    # The first task is fetched by instance id: its external-task row has no business key yet.
-    checker.complete("xay-dung-tham-dinh", desk.dossier(code)["instanceId"], ketQuaThamDinh="khong-hop-le")
+    checker.complete("xay-dung-tham-dinh", code, ketQuaThamDinh="khong-hop-le")
     notifier.complete("mot-cua-tu-choi", code, daThongBaoTuChoi=True)
     assert ending(desk, code) == ("refused", 9, "refused")

@@ -143,9 +143,6 @@ def test_a_dossier_received_at_the_desk_and_refused_ends_refused(client, runtime
     desk = DossierDesk(client, runtime)
     code = desk.receive(KEY, "Trần Văn Nam", giayToGia=True, coThamGiaBHXH=True, thuocDienBaoTro=False)
     checker, notifier = Agency(client, runtime, "UBND-XA"), Agency(client, runtime, "MOT-CUA")
-    # The first task is fetched by instance id: its external-task row has no business key yet.
-    checker.complete(
-        "ho-tich-kiem-tra-khai-tu", desk.dossier(code)["instanceId"], ketQuaKiemTra="khong-hop-le"
-    )
+    checker.complete("ho-tich-kiem-tra-khai-tu", code, ketQuaKiemTra="khong-hop-le")
     notifier.complete("mot-cua-tu-choi", code, daThongBaoTuChoi=True)
     assert ending(desk, code) == ("refused", 9, "refused")

@@ -208,8 +208,7 @@ def test_a_dossier_refused_after_appraisal_ends_refused(client, runtime):
     desk = DossierDesk(client, runtime)
     code = desk.receive(KEY, "Đỗ Văn Cường", giayToGia=True)
     mot_cua, branch = Agency(client, runtime, "MOT-CUA"), Agency(client, runtime, "VPDK-CN")
-    # The first task is fetched by instance id: its external-task row has no business key yet.
-    mot_cua.complete("mot-cua-tiep-nhan-dat", desk.dossier(code)["instanceId"])
+    mot_cua.complete("mot-cua-tiep-nhan-dat", code)
     branch.complete("dat-dai-tham-dinh", code, ketQuaThamDinh="khong-hop-le")
     mot_cua.complete("mot-cua-tu-choi", code, daThongBaoTuChoi=True)
     assert ending(desk, code) == ("refused", 9, "refused")

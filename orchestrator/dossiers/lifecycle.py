@@ -31,7 +31,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefin
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.camunda.specs.user_task import UserTask
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..bpmn.extensions import spec_flag, spec_property
@@ -45,7 +45,7 @@ from ..services.definitions import get_definition
 from ..services.instances import find_open_task, finish_task
 from ..services.variables import check_variables
 from ..store.history import append_event
-from ..store.models import Agency, Deadline, ExternalTaskRow, ProcessInstance
+from ..store.models import Agency, Deadline, ProcessInstance
 from . import codes
 from .follow import expect, move_in_step
 from .models import Dossier
@@ -91,21 +91,17 @@ def receive(
             raise NotFound(f"agency '{request.agency}' does not exist")
     created: list[Dossier] = []
 
-    def within(session: Session, instance: ProcessInstance) -> None:
+    def reserve_code(session: Session, now: dt.datetime) -> str:
         agency = session.get(Agency, request.agency)
         if agency is None:  # deleted meanwhile: nothing of the receipt is kept
             raise NotFound(f"agency '{request.agency}' does not exist")
-        now = instance.created_at
-        received_at = received_at_of(variables, now)  # a paper dossier entered later keeps its day
-        code = codes.new_code(session, agency, received_at)
-        instance.business_key = code
-        # The first steps' task rows were projected before the code existed: agencies fetch
-        # them with the business key, so they get it in this same transaction.
-        session.execute(
-            update(ExternalTaskRow)
-            .where(ExternalTaskRow.instance_id == instance.id)
-            .values(business_key=code)
-        )
+        # A paper dossier entered later keeps its day of receipt in its code.
+        return codes.new_code(session, agency, received_at_of(variables, now))
+
+    def within(session: Session, instance: ProcessInstance) -> None:
+        now, code = instance.created_at, instance.business_key
+        assert code is not None
+        received_at = received_at_of(variables, now)
         clock = session.scalars(
             select(Deadline).where(Deadline.instance_id == instance.id, Deadline.scope == "dossier")
         ).first()
@@ -117,7 +113,7 @@ def receive(
             process_key=definition.key,
             procedure_code=((definition.properties or {}).get("properties") or {}).get("maTTHC"),
             procedure_name=definition.name,
-            agency=agency.code,
+            agency=request.agency,
             channel=request.channel,
             applicant=applicant,
             documents=documents,
@@ -146,7 +142,7 @@ def receive(
         if then is not None:
             then(session, dossier)
 
-    engine.start(definition, business_key=None, variables=variables, actor=actor, within=within)
+    engine.start(definition, business_key=reserve_code, variables=variables, actor=actor, within=within)
     return created[0]
 
 
